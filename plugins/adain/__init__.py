@@ -1,0 +1,1 @@
+"""The adain family (under construction: registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""The cut family (under construction: registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""The fast_style family (under construction: registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""The pix2pix family (under construction: registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Pretrained-model records of the built-in families, as TOML data files."""

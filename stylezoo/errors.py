@@ -1,0 +1,51 @@
+"""Exceptions raised by stylezoo.
+
+Every error is a :class:`StylezooError`, so an application can catch the whole family with one
+``except``. Messages name the offending input and say what to do next.
+"""
+
+from __future__ import annotations
+
+
+class StylezooError(Exception):
+    """Base class of every error stylezoo raises on purpose."""
+
+
+class UnknownModelError(StylezooError, LookupError):
+    """A model name is neither a registry name, a ``hf-hub:`` id nor an existing directory."""
+
+
+class UnknownFamilyError(StylezooError, LookupError):
+    """No installed plugin provides the requested model family."""
+
+
+class PluginError(StylezooError):
+    """A plugin failed to import, raised in a hook, or registered something twice."""
+
+
+class InvalidModelDirectoryError(StylezooError):
+    """A directory does not hold a model saved by stylezoo (config.json + safetensors)."""
+
+
+class WeightsError(StylezooError):
+    """Weights are missing, corrupt, or do not match the network they are loaded into."""
+
+
+class WeightsNotAvailableError(WeightsError):
+    """The weights of a registry record are not available on this machine."""
+
+
+class CheckpointError(WeightsError):
+    """An official checkpoint cannot be read or converted."""
+
+
+class InvalidImageError(StylezooError, ValueError):
+    """An input cannot be understood as an image, or is too small to translate."""
+
+
+class InvalidOptionError(StylezooError, ValueError):
+    """A translate/load/convert option has a value that cannot be used."""
+
+
+class DeviceError(StylezooError):
+    """A requested device or dtype is not available on this machine."""

@@ -1,0 +1,169 @@
+"""The on-disk model format: ``config.json`` + ``<role>.safetensors`` + ``README.md``.
+
+The same layout is written by :func:`save_directory` (used by ``save_pretrained``,
+``convert`` and training) and read by :func:`load_directory`, so one loader serves local
+directories, converted checkpoints and Hub downloads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidModelDirectoryError, UnknownFamilyError, WeightsError
+from .family import ModelSpec
+
+if TYPE_CHECKING:
+    import torch
+
+    from .translator import Translator
+
+CONFIG_NAME = "config.json"
+CARD_NAME = "README.md"
+
+
+def weights_name(role: str) -> str:
+    return f"{role}.safetensors"
+
+
+def is_model_directory(path: str | os.PathLike[str]) -> bool:
+    return Path(path).is_dir() and (Path(path) / CONFIG_NAME).is_file()
+
+
+def read_spec(directory: str | os.PathLike[str]) -> ModelSpec:
+    """Read and validate ``config.json`` of a saved model."""
+    directory = Path(directory)
+    config_path = directory / CONFIG_NAME
+    if not directory.is_dir():
+        raise InvalidModelDirectoryError(f"{str(directory)!r} is not a directory.")
+    if not config_path.is_file():
+        raise InvalidModelDirectoryError(
+            f"{str(directory)!r} has no {CONFIG_NAME}, so it is not a model saved by stylezoo. "
+            "Convert official checkpoints with `stylezoo convert FAMILY CKPT -o DIR`."
+        )
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("family"), str):
+            raise ValueError("it has no 'family' string")
+        return ModelSpec.from_json(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidModelDirectoryError(
+            f"{str(config_path)!r} is not a valid stylezoo config ({exc}). Re-save the model "
+            "with save_pretrained() or re-run the conversion."
+        ) from exc
+
+
+def load_directory(directory: str | os.PathLike[str], *, device: Any = "cpu",
+                   dtype: Any = None) -> Translator:
+    """Load a model directory onto ``device`` in ``dtype`` (eval mode, no gradients)."""
+    from .devices import resolve_device, resolve_dtype
+    from .plugins import families
+    from .registry import unknown_family
+
+    spec = read_spec(directory)
+    available = families()
+    if spec.family not in available:
+        raise unknown_family(spec.family, available) from None
+    family = available[spec.family]
+    target = resolve_device(device)
+    cast = resolve_dtype(dtype)
+    files = {}
+    for role in family.roles:
+        path = Path(directory) / weights_name(role)
+        if not path.is_file():
+            raise InvalidModelDirectoryError(
+                f"{str(directory)!r} has no {weights_name(role)} (the {spec.family} family "
+                f"needs {', '.join(weights_name(r) for r in family.roles)}). Re-save or "
+                "re-download the model."
+            )
+        files[role] = path
+    state_dicts = {role: read_safetensors(path, target) for role, path in files.items()}
+    return build_translator(spec, state_dicts, device=target, dtype=cast)
+
+
+def read_safetensors(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
+    """Read a safetensors file straight onto ``device``; corrupt files raise WeightsError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(
+            f"{str(path)!r} is not a readable safetensors file ({exc}). It may be truncated or "
+            "in another format; delete it and save, convert or download the model again."
+        ) from exc
+
+
+def build_translator(spec: ModelSpec, state_dicts: Mapping[str, Mapping[str, torch.Tensor]],
+                     *, device: torch.device, dtype: torch.dtype) -> Translator:
+    """Build the family's networks and load ``state_dicts`` into them strictly."""
+    from .plugins import families
+    from .weights import load_strict
+
+    available = families()
+    if spec.family not in available:
+        from .registry import unknown_family
+
+        raise unknown_family(spec.family, available)
+    family = available[spec.family]
+    implementation = family.load_implementation()
+    from .family import complete_config
+
+    config = complete_config(implementation.default_config, spec.config, spec.family)
+    spec = _replace(spec, config=config)
+    networks = load_strict(lambda: implementation.build(config), state_dicts, device=device,
+                           dtype=dtype, label=spec.name or spec.family)
+    return implementation.translator(networks, spec)
+
+
+def _replace(spec: ModelSpec, **changes: Any) -> ModelSpec:
+    from dataclasses import replace
+
+    return replace(spec, **changes)
+
+
+def save_directory(directory: str | os.PathLike[str], spec: ModelSpec,
+                   state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *,
+                   overwrite: bool = False) -> Path:
+    """Write a model directory atomically: all files appear together or none do."""
+    from safetensors.torch import save_file
+
+    from . import __version__
+    from .card import model_card
+
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise InvalidModelDirectoryError(f"{str(directory)!r} exists and is not a directory.")
+    if directory.exists() and any(directory.iterdir()) and not overwrite:
+        raise InvalidModelDirectoryError(
+            f"{str(directory)!r} already exists and is not empty. Choose another directory or "
+            "pass overwrite=True (--overwrite on the command line)."
+        )
+    spec = _replace(spec, version=__version__)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        for role, state in state_dicts.items():
+            tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
+            save_file(tensors, str(staging / weights_name(role)),
+                      metadata={"format": "pt", "stylezoo_family": spec.family, "role": role})
+        (staging / CONFIG_NAME).write_text(json.dumps(spec.to_json(), indent=2) + "\n",
+                                           encoding="utf-8")
+        (staging / CARD_NAME).write_text(model_card(spec, list(state_dicts)), encoding="utf-8")
+        if directory.exists():
+            backup = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+            directory.rename(backup)
+            staging.rename(directory)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            staging.rename(directory)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return directory

@@ -1,0 +1,209 @@
+"""The :class:`Translator` protocol and :class:`ImageTranslator`, the base that owns image I/O.
+
+Families subclass :class:`ImageTranslator` and implement :meth:`ImageTranslator.forward` on
+tensors in the network's own value range; the base turns every supported input kind into
+such tensors and back (see :mod:`stylezoo.image`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from . import image as imagelib
+from .devices import resolve_device, resolve_dtype
+from .errors import InvalidImageError, InvalidOptionError
+from .family import ModelSpec
+
+
+@runtime_checkable
+class Translator(Protocol):
+    """An image-to-image model, ready to use."""
+
+    spec: ModelSpec
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    def translate(self, image: Any, **options: Any) -> Any:
+        """Translate an image (PIL, numpy, tensor, path, or a list of those)."""
+        ...
+
+    def __call__(self, batch: torch.Tensor, **options: Any) -> torch.Tensor:
+        """Translate an NCHW float batch in [0, 1]; no resizing."""
+        ...
+
+    def to(self, device: Any = None, dtype: Any = None) -> Translator: ...
+
+    def save_pretrained(self, directory: str | os.PathLike[str], *,
+                        overwrite: bool = False) -> Path: ...
+
+
+class ImageTranslator:
+    """Base class of translators: image kinds in and out, padding, value ranges, devices.
+
+    Subclasses implement :meth:`forward`; keyword-only parameters of ``forward`` are the
+    family's options, accepted by both :meth:`translate` and ``__call__``.
+    """
+
+    def __init__(self, networks: Mapping[str, nn.Module], spec: ModelSpec) -> None:
+        self.networks = dict(networks)
+        self.spec = spec
+        for network in self.networks.values():
+            network.eval().requires_grad_(False)
+
+    # -- to implement -----------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the networks on an NCHW batch in the network's range; return the same range."""
+        return self.networks["model"](x)
+
+    def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Turn user-level options (e.g. a style image) into what :meth:`forward` takes."""
+        return options
+
+    # -- devices ----------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return _first_tensor(self.networks).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return _first_tensor(self.networks).dtype
+
+    def to(self, device: Any = None, dtype: Any = None) -> ImageTranslator:
+        """Move and/or cast every network in place; returns ``self``."""
+        target = resolve_device(device) if device is not None else None
+        cast = resolve_dtype(dtype) if dtype is not None else None
+        for network in self.networks.values():
+            network.to(device=target, dtype=cast)
+        return self
+
+    # -- running ----------------------------------------------------------------------------
+    def __call__(self, batch: torch.Tensor, **options: Any) -> torch.Tensor:
+        """Translate an NCHW float batch in [0, 1] and return one, clamped to [0, 1].
+
+        No resizing: sizes the network cannot take are reflect-padded to its multiple and
+        cropped back; acceptable sizes are passed as they are. The result has the input's
+        dtype and device.
+        """
+        if not isinstance(batch, torch.Tensor) or batch.ndim != 4 or not batch.is_floating_point():
+            raise InvalidImageError(
+                "The translator takes an NCHW float tensor in [0, 1]; got "
+                f"{_describe(batch)}. Use translate() for images, arrays and paths."
+            )
+        channels = self.spec.io.channels
+        if batch.shape[1] != channels:
+            raise InvalidImageError(
+                f"This {self.spec.family} model takes {channels}-channel batches; got "
+                f"{batch.shape[1]} channels. translate() handles grayscale and alpha for you."
+            )
+        options = self._check_options(self.prepare_options(dict(options)))
+        low, high = self.spec.io.range
+        with torch.inference_mode():
+            x = batch.to(self.device, self.dtype)
+            x, size = imagelib.pad_to_multiple(x, self.spec.io.multiple, self.spec.io.min_size)
+            y = self.forward(x * (high - low) + low, **options)
+            y = imagelib.crop((y - low) / (high - low), size).clamp_(0, 1)
+        return y.to(batch.device, batch.dtype)
+
+    def translate(self, image: Any, *, batch_size: int = 1, **options: Any) -> Any:
+        """Translate one image, or a list of images, keeping each one's kind.
+
+        Args:
+            image: a PIL image, a numpy array (HW/HWC; uint8, uint16 or float in [0, 1]), a
+                float tensor (CHW/NCHW in [0, 1]), a path, or a list of those.
+            batch_size: how many consecutive same-sized images of a list run together.
+            **options: the family's options (see its documentation).
+
+        Returns:
+            The same kind as the input (a path gives a PIL image), same size, same channel
+            count; alpha passes through untouched.
+        """
+        if isinstance(image, (list, tuple)):
+            return self._translate_many(list(image), batch_size, options)
+        prepared = imagelib.prepare(image)
+        out = self(prepared.rgb.unsqueeze(0), **options)
+        return prepared.restore(out[0])
+
+    def _translate_many(self, items: Sequence[Any], batch_size: int,
+                        options: dict[str, Any]) -> list[Any]:
+        if batch_size < 1:
+            raise InvalidOptionError(f"batch_size must be at least 1, got {batch_size}.")
+        prepared = [imagelib.prepare(item, name=f"image {i}") for i, item in enumerate(items)]
+        results: list[Any] = []
+        start = 0
+        while start < len(prepared):
+            shape = prepared[start].rgb.shape
+            end = start + 1
+            while (end < len(prepared) and end - start < batch_size
+                   and prepared[end].rgb.shape == shape
+                   and prepared[end].rgb.device == prepared[start].rgb.device):
+                end += 1
+            batch = torch.stack([p.rgb for p in prepared[start:end]])
+            out = self(batch, **options)
+            results.extend(p.restore(o) for p, o in zip(prepared[start:end], out))
+            start = end
+        return results
+
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        accepted = _keyword_options(type(self).forward)
+        unknown = sorted(set(options) - accepted)
+        if unknown:
+            allowed = ", ".join(sorted(accepted)) or "none"
+            raise InvalidOptionError(
+                f"{self.spec.family} does not take option(s) {unknown}; its options: {allowed}."
+            )
+        return options
+
+    # -- saving -----------------------------------------------------------------------------
+    def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
+        """The weights of every network, by role."""
+        return {role: net.state_dict() for role, net in self.networks.items()}
+
+    def save_pretrained(self, directory: str | os.PathLike[str], *,
+                        overwrite: bool = False) -> Path:
+        """Write config.json, one safetensors file per role and a model card to ``directory``."""
+        from .pretrained import save_directory
+
+        return save_directory(directory, self.spec, self.state_dicts(), overwrite=overwrite)
+
+    def __repr__(self) -> str:
+        name = self.spec.name or self.spec.family
+        return (f"<{type(self).__name__} {name!r} on {self.device}, {self.dtype}, "
+                f"roles={list(self.networks)}>")
+
+
+def _first_tensor(networks: Mapping[str, nn.Module]) -> torch.Tensor:
+    for network in networks.values():
+        for tensor in network.parameters():
+            return tensor
+        for tensor in network.buffers():
+            return tensor
+    return torch.empty(0)
+
+
+_OPTION_CACHE: dict[Any, frozenset[str]] = {}
+
+
+def _keyword_options(function: Any) -> frozenset[str]:
+    cached = _OPTION_CACHE.get(function)
+    if cached is None:
+        parameters = inspect.signature(function).parameters.values()
+        cached = frozenset(p.name for p in parameters if p.kind is p.KEYWORD_ONLY)
+        _OPTION_CACHE[function] = cached
+    return cached
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
