@@ -175,7 +175,7 @@ def _prepare_pil(image: Image.Image, name: str) -> Prepared:
 
 
 def _u8_to_tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).float().div_(255.0)
+    return torch.from_numpy(np.array(array, dtype=np.float32)).permute(2, 0, 1).div_(255.0)
 
 
 def _prepare_numpy(array: np.ndarray, name: str) -> Prepared:

@@ -174,7 +174,7 @@ def _with_plugin(item: Any, plugin: str) -> Any:
 
 def _run_hook(manager: _Manager, hook_name: str, add: Any) -> None:
     hook = getattr(manager.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):  # registration order
+    for impl in hook.get_hookimpls():  # registration order
         plugin = impl.plugin_name
         pending: list[Any] = []
         try:

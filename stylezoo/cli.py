@@ -1,0 +1,246 @@
+"""The ``stylezoo`` command. Every subcommand calls the same public API as Python code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidOptionError, StylezooError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .api import get_record, list_models
+
+    names = list_models(args.pattern)
+    if args.json:
+        _print_json(names)
+        return 0
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        print(f"{name:<{width}}  {get_record(name).description}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .api import model_info
+
+    _print_json(model_info(args.name))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from .plugins import plugin_failures, plugins
+
+    listing = plugins()
+    failures = [vars(f) for f in plugin_failures()]
+    if args.json:
+        _print_json({"plugins": listing, "failures": failures})
+        return 0
+    for plugin in listing:
+        families = ", ".join(plugin["families"]) or "-"
+        print(f"{plugin['name']}: families {families}; {plugin['records']} records"
+              f" ({plugin['distribution'] or 'registered in-process'})")
+    for failure in failures:
+        print(f"FAILED {failure['plugin']} ({failure['stage']}): {failure['error']}")
+    return 1 if failures else 0
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise StylezooError(f"--set expects key=value, got {pair!r}.")
+        settings[key.strip()] = _parse_value(value)
+    return settings
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .api import convert
+
+    checkpoints: Any
+    if len(args.checkpoint) == 1 and "=" not in args.checkpoint[0]:
+        checkpoints = args.checkpoint[0]
+    else:
+        checkpoints = {}
+        for item in args.checkpoint:
+            role, sep, path = item.partition("=")
+            if not sep:
+                raise StylezooError(
+                    f"With several checkpoints, name each one's role: ROLE=PATH (got {item!r})."
+                )
+            checkpoints[role] = path
+    out = convert(args.family, checkpoints, args.output, config=_parse_settings(args.set),
+                  overwrite=args.overwrite)
+    print(out)
+    return 0
+
+
+def _collect_inputs(inputs: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def _output_path(source: Path, inputs: Sequence[str], out_dir: Path) -> Path:
+    for item in inputs:
+        root = Path(item)
+        if root.is_dir():
+            try:
+                return out_dir / source.relative_to(root)
+            except ValueError:
+                continue
+    return out_dir / source.name
+
+
+def _save_atomically(image: Any, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        image.save(temporary, format=_format_for(target))
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _format_for(target: Path) -> str:
+    from PIL import Image
+
+    Image.init()
+    return Image.EXTENSION.get(target.suffix.lower(), "PNG")
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .api import load
+    from .image import open_image
+
+    translator = load(args.model, device=args.device, dtype=args.dtype)
+    options = _parse_settings(args.option)
+    files = _collect_inputs(args.inputs)
+    if not files:
+        raise StylezooError(f"No images found in {', '.join(args.inputs)}.")
+    out_dir = Path(args.output)
+    resolved_inputs = {f.resolve() for f in files if f.exists()}
+    failures: list[tuple[Path, str]] = []
+    progress = tqdm(files, unit="image", disable=len(files) < 2 or args.quiet,
+                    file=sys.stderr)
+    for source in progress:
+        target = _output_path(source, args.inputs, out_dir)
+        if target.suffix.lower() not in IMAGE_SUFFIXES:
+            target = target.with_suffix(".png")
+        if target.resolve() in resolved_inputs:
+            failures.append((source, f"output {target} would overwrite an input; choose "
+                                     "another -o directory"))
+            continue
+        try:
+            image = open_image(source)
+            result = translator.translate(image, **options)
+            if target.suffix.lower() in (".jpg", ".jpeg") and result.mode not in ("RGB", "L"):
+                result = result.convert("RGB")
+            _save_atomically(result, target)
+        except InvalidOptionError:
+            raise  # the same for every image: stop at once
+        except (StylezooError, OSError) as exc:
+            failures.append((source, str(exc)))
+            continue
+        if not args.quiet and len(files) < 2:
+            print(target)
+    if failures:
+        print(f"{len(failures)} of {len(files)} image(s) failed:", file=sys.stderr)
+        for source, reason in failures:
+            print(f"  {source}: {reason}", file=sys.stderr)
+        return 1
+    if len(files) > 1 and not args.quiet:
+        print(f"translated {len(files)} images into {out_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="stylezoo", description="Image-to-image translation "
+                                     "and style transfer models.")
+    parser.add_argument("--version", action="version", version=f"stylezoo {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show log messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registry models")
+    p.add_argument("pattern", nargs="?", help="shell wildcard, e.g. 'cyclegan/*'")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="show a registry record")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("plugins", help="list plugins and plugin failures")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("convert", help="convert official checkpoint(s) to a stylezoo directory")
+    p.add_argument("family", help="a family (cyclegan) or a registry name (cyclegan/horse2zebra)")
+    p.add_argument("checkpoint", nargs="+",
+                   help="the official file, or ROLE=PATH pairs for multi-network families")
+    p.add_argument("-o", "--output", required=True, help="directory to write")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config option (value parsed as JSON when possible)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("translate", help="translate image files and folders")
+    p.add_argument("model", help="a directory saved by stylezoo or a registry name")
+    p.add_argument("inputs", nargs="+", help="image files and/or folders")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0, mps")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a family option, e.g. alpha=0.5 (value parsed as JSON when possible)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_translate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except StylezooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
