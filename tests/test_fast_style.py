@@ -149,6 +149,20 @@ def test_convert_matches_reference_forward(official_file, tmp_path: Path) -> Non
     torch.testing.assert_close(ours, expected, atol=1e-5, rtol=0)
 
 
+def test_uint8_output_rounds_where_official_truncates(official_file, tmp_path: Path) -> None:
+    path, state = official_file
+    translator = stylezoo.load(stylezoo.convert("fast_style", path, tmp_path / "r"))
+    image = sample_rgb(24, 32, seed=5)
+    ours = translator.translate(image).astype(np.int16)
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float()
+    with torch.inference_mode():
+        raw = reference_forward(state, x)[0].permute(1, 2, 0).numpy()
+    official = np.clip(raw, 0, 255).astype(np.uint8).astype(np.int16)  # clamp, truncate
+    difference = ours - official
+    assert set(np.unique(difference)) == {0, 1}  # documented: equal or one higher
+    assert 0.3 < difference.mean() < 0.7  # rounding really happens (about half the values)
+
+
 def test_convert_drops_exactly_the_deprecated_keys(official_file, tmp_path: Path) -> None:
     path, state = official_file
     out = stylezoo.convert("fast_style/mosaic", path, tmp_path / "mosaic")
