@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidModelDirectoryError, UnknownFamilyError, WeightsError
+from .errors import InvalidModelDirectoryError, WeightsError
 from .family import ModelSpec
 
 if TYPE_CHECKING:
@@ -117,9 +117,46 @@ def build_translator(spec: ModelSpec, state_dicts: Mapping[str, Mapping[str, tor
 
     config = complete_config(implementation.default_config, spec.config, spec.family)
     spec = _replace(spec, config=config)
-    networks = load_strict(lambda: implementation.build(config), state_dicts, device=device,
-                           dtype=dtype, label=spec.name or spec.family)
+    try:
+        networks = load_strict(lambda: implementation.build(config), state_dicts,
+                               device=device, dtype=dtype, label=spec.name or spec.family)
+    except WeightsError as exc:
+        other = guess_family(state_dicts, exclude=spec.family)
+        if other is None:
+            raise
+        raise WeightsError(
+            f"These weights belong to a {other!r} model, not {spec.family!r}: load or convert "
+            f"them as {other!r} (e.g. `stylezoo convert {other} ...`). Details: {exc}"
+        ) from exc
     return implementation.translator(networks, spec)
+
+
+def guess_family(state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *,
+                 exclude: str = "") -> str | None:
+    """The installed family whose default networks have exactly these keys, if any.
+
+    Only used to explain a failed load, so its cost (building on the meta device) is paid on
+    the error path alone.
+    """
+    import torch
+
+    from .family import complete_config
+    from .plugins import families
+
+    for name, family in families().items():
+        if name == exclude or set(family.roles) != set(state_dicts):
+            continue
+        try:
+            implementation = family.load_implementation()
+            config = complete_config(implementation.default_config, {}, name)
+            with torch.device("meta"):
+                networks = implementation.build(config)
+        except Exception:  # a broken plugin must not hide the original error
+            continue
+        if all(_same_layout(set(networks[role].state_dict()), set(state_dicts[role]))
+               for role in networks):
+            return name
+    return None
 
 
 def _replace(spec: ModelSpec, **changes: Any) -> ModelSpec:
@@ -167,3 +204,12 @@ def save_directory(directory: str | os.PathLike[str], spec: ModelSpec,
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return directory
+
+
+_UNUSED_STATS = {"running_mean", "running_var", "num_batches_tracked"}
+
+
+def _same_layout(expected: set[str], found: set[str]) -> bool:
+    """Same keys, allowing the unused normalisation statistics official files carry."""
+    return expected <= found and all(k.rpartition(".")[2] in _UNUSED_STATS
+                                     for k in found - expected)

@@ -147,3 +147,15 @@ def test_save_pretrained_refuses_to_clobber(saved: Path, tmp_path: Path) -> None
     assert stylezoo.save_pretrained(translator, target, overwrite=True) == target
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_weights_of_another_family_name_both_families(tmp_path: Path) -> None:
+    from test_cyclegan_convert import official_state_dict
+
+    if "cut" not in stylezoo.plugins.families():
+        pytest.skip("the cut plugin is not installed")
+    checkpoint = tmp_path / "cyclegan.pth"
+    torch.save(official_state_dict(n_blocks=9, ngf=64), checkpoint)
+    with pytest.raises(stylezoo.WeightsError, match=r"belong to a 'cyclegan' model, not 'cut'"):
+        stylezoo.convert("cut", checkpoint, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
