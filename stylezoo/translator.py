@@ -150,7 +150,7 @@ class ImageTranslator:
                 end += 1
             batch = torch.stack([p.rgb for p in prepared[start:end]])
             out = self(batch, **options)
-            results.extend(p.restore(o) for p, o in zip(prepared[start:end], out))
+            results.extend(p.restore(o) for p, o in zip(prepared[start:end], out, strict=True))
             start = end
         return results
 

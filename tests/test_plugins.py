@@ -6,7 +6,6 @@ import logging
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 import stylezoo
 from stylezoo import Family, Record, hookimpl
 from stylezoo.cli import main as cli_main
+from stylezoo.registry import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "plugin-tutorial" / "stylezoo-negative"
