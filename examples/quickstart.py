@@ -25,10 +25,8 @@ def make_demo_checkpoint(directory: Path) -> Path:
     """An official-layout CycleGAN generator file with random weights (see module docstring)."""
     import torch
 
-    from stylezoo.testing import random_translator
-
     checkpoint = directory / "demo_net_G.pth"
-    translator = random_translator("cyclegan", seed=0)
+    translator = stylezoo.create_model("cyclegan", seed=0)
     torch.save(translator.state_dicts()["model"], checkpoint)
     return checkpoint
 

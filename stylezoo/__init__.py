@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .api import convert, get_record, list_models, load, model_info, save_pretrained
+from .api import (
+    convert,
+    create_model,
+    get_record,
+    list_models,
+    load,
+    model_info,
+    save_pretrained,
+)
 from .errors import (
     CheckpointError,
     DeviceError,
@@ -41,6 +49,7 @@ __all__ = [
     "ImageTranslator", "InvalidImageError", "InvalidModelDirectoryError", "InvalidOptionError",
     "ModelSpec", "PluginError", "Record", "StylezooError", "Translator", "UnknownFamilyError",
     "UnknownModelError", "WeightsError", "WeightsNotAvailableError", "__version__", "convert",
+    "create_model",
     "get_record", "hookimpl", "list_models", "load", "model_info", "plugin_manager",
     "records_from_toml", "save_pretrained",
 ]

@@ -1,4 +1,5 @@
-"""The front door: :func:`load`, :func:`list_models`, :func:`model_info`, :func:`convert`."""
+"""The front door: :func:`load`, :func:`download`, :func:`list_models`, :func:`model_info`,
+:func:`convert`."""
 
 from __future__ import annotations
 
@@ -7,13 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
-    CheckpointError,
-    InvalidModelDirectoryError,
-    InvalidOptionError,
-    WeightsNotAvailableError,
-)
-from .hub import HF_HUB_PREFIX, record_cache_dir
+from .errors import CheckpointError, InvalidOptionError
 from .registry import Record, filter_names, unknown_family, unknown_model
 
 if TYPE_CHECKING:
@@ -52,57 +47,72 @@ def model_info(name: str) -> dict[str, Any]:
     return get_record(name).to_dict()
 
 
-def load(source: PathLike, *, device: Any = "cpu", dtype: Any = None) -> Translator:
-    """Load a translator from a directory saved by stylezoo or a registry name.
+def load(source: PathLike, *, device: Any = None, dtype: Any = None, device_map: Any = None,
+         revision: str | None = None, token: str | bool | None = None,
+         cache_dir: PathLike | None = None, local_files_only: bool = False) -> Translator:
+    """Load a translator from a local directory, a Hub repository or a registry name.
+
+    Sources, in order:
+
+    1. an existing directory saved by stylezoo (``save_pretrained``, ``convert``, training);
+       huggingface_hub is not involved;
+    2. ``"hf-hub:owner/name[@revision]"``: a Hub repository in the stylezoo layout,
+       downloaded into huggingface_hub's cache;
+    3. a registry name such as ``"cyclegan/horse2zebra"``: a copy already on this machine,
+       else the record's Hub copy, else its official upstream file, downloaded, checked
+       against its sha256, converted once and cached as safetensors.
 
     Args:
-        source: an existing directory saved by stylezoo (``save_pretrained``, ``convert`` or
-            training), or a registry name such as ``"cyclegan/horse2zebra"``.
-        device: ``"cpu"`` (default), ``"cuda"``, ``"cuda:1"``, ``"mps"`` or ``"auto"`` (CUDA,
-            then MPS, then CPU). Weights are read straight onto this device.
+        source: a directory, ``hf-hub:owner/name[@revision]`` or a registry name.
+        device: where the networks go: ``"cpu"`` (the default), ``"cuda"``, ``"cuda:1"``,
+            ``"mps"`` or ``"auto"``. Weights are read straight onto it from safetensors.
         dtype: ``torch.float32`` (default), ``torch.bfloat16`` or ``torch.float16``, or their
             names.
+        device_map: instead of ``device``: one device for all networks, ``"auto"`` (spread
+            over several GPUs when there are several), or a dict role → device for
+            multi-network families, e.g. ``{"encoder": "cpu", "decoder": "cuda"}``; roles it
+            leaves out go to ``device``.
+        revision: branch, tag or commit of a Hub source (or of a record's Hub copy).
+        token: Hugging Face token for private repositories (passed to huggingface_hub).
+        cache_dir: huggingface_hub cache for Hub files; converted upstream models then go to
+            ``cache_dir/stylezoo``. Default: ``HF_HUB_CACHE`` / ``HF_HOME`` rules.
+        local_files_only: never touch the network (like ``HF_HUB_OFFLINE=1``): use cached
+            files or fail at once, saying how to pre-download.
 
     Returns:
         A translator in eval mode with gradients off.
 
     Example:
-        >>> t = stylezoo.load("out/horse2zebra")
+        >>> t = stylezoo.load("cyclegan/horse2zebra")
         >>> zebra = t.translate(Image.open("horse.jpg"))
     """
-    from .pretrained import is_model_directory, load_directory
+    from .pretrained import load_files
 
-    text = os.fspath(source)
-    path = Path(text).expanduser()
-    if path.exists():
-        return load_directory(path, device=device, dtype=dtype)
-    if text.startswith(HF_HUB_PREFIX):
-        raise WeightsNotAvailableError(
-            f"Loading {text!r} from the Hugging Face Hub is not supported by this version. "
-            "Download the repository and load its directory instead."
-        )
-    if _looks_like_path(text):
-        raise InvalidModelDirectoryError(
-            f"Model directory {text!r} does not exist. Check the path, or pass a registry "
-            "name (see `stylezoo list`)."
-        )
-    record = get_record(text)
-    cached = record_cache_dir(record)
-    if is_model_directory(cached):
-        return load_directory(cached, device=device, dtype=dtype)
-    upstream = "; ".join(f"{role}: {src.get('url', '?')}" for role, src in
-                         record.upstream.items()) or "none listed"
-    raise WeightsNotAvailableError(
-        f"The weights of {record.name!r} are not on this machine (looked in {str(cached)!r}). "
-        f"Download the official file ({upstream}) and run `stylezoo convert {record.name} FILE "
-        f"-o {cached}`, or load a directory saved by stylezoo."
-    )
+    model = _resolve(source, revision, token, cache_dir, local_files_only)
+    return load_files(model, device=device, dtype=dtype, device_map=device_map)
 
 
-def _looks_like_path(text: str) -> bool:
-    """Registry names are ``family/variant``; anything else with a separator is a path."""
-    return (text.startswith((".", "~", "/", "\\")) or text.count("/") > 1 or "\\" in text
-            or text.endswith("/") or bool(os.path.splitdrive(text)[0]))
+def download(source: str, *, revision: str | None = None, token: str | bool | None = None,
+             cache_dir: PathLike | None = None, local_files_only: bool = False) -> Path:
+    """Fetch a model's files into the cache without loading it; returns their directory.
+
+    For building images or preparing air-gapped machines: after this, :func:`load` of the
+    same source works with ``HF_HUB_OFFLINE=1``. Arguments are those of :func:`load`.
+
+    Example:
+        >>> stylezoo.download("cyclegan/horse2zebra")
+        PosixPath('/home/me/.cache/huggingface/stylezoo/models/cyclegan--horse2zebra')
+    """
+    return _resolve(source, revision, token, cache_dir, local_files_only).directory
+
+
+def _resolve(source: PathLike, revision: str | None, token: str | bool | None,
+             cache_dir: PathLike | None, local_files_only: bool) -> Any:
+    from .hub import HubOptions
+    from .sources import resolve
+
+    options = HubOptions(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
+    return resolve(source, revision=revision, options=options)
 
 
 def convert(family_or_name: str, checkpoint: PathLike | Mapping[str, PathLike],
@@ -185,6 +195,41 @@ def _checkpoint_files(checkpoint: PathLike | Mapping[str, PathLike], roles: tupl
         if not path.is_file():
             raise CheckpointError(f"Checkpoint {str(path)!r} ({role}) does not exist.")
     return files
+
+
+def create_model(family: str, config: Mapping[str, Any] | None = None, *,
+                 seed: int | None = None, device: Any = "cpu", dtype: Any = None,
+                 name: str = "") -> Translator:
+    """A translator of ``family`` with freshly initialised (untrained) weights.
+
+    The starting point for training, and a model for tests and demos. ``seed`` makes the
+    initialisation reproducible (it seeds torch's global generator).
+
+    Example:
+        >>> t = stylezoo.create_model("cyclegan", {"ngf": 32}, seed=0)
+    """
+    import torch
+
+    from .devices import resolve_device, resolve_dtype
+    from .family import ModelSpec, complete_config
+    from .plugins import families
+    from .registry import IOSpec
+
+    available = families()
+    if family not in available:
+        raise unknown_family(family, available)
+    implementation = available[family].load_implementation()
+    full = complete_config(implementation.default_config, config, family)
+    if seed is not None:
+        torch.manual_seed(seed)
+    networks = implementation.build(full)
+    for network in networks.values():
+        network.to(resolve_device(device), resolve_dtype(dtype))
+    provenance = {"initialised": {"seed": seed}}
+    spec = ModelSpec(family=family, config=full,
+                     io=IOSpec.from_mapping(implementation.default_io), name=name,
+                     provenance=provenance)
+    return implementation.translator(networks, spec)
 
 
 def save_pretrained(translator: Translator, directory: PathLike, *,

@@ -24,29 +24,15 @@ import pytest
 import torch
 from PIL import Image
 
-from .family import ModelSpec, complete_config
-from .plugins import families
-from .registry import IOSpec, unknown_family
 from .translator import Translator
 
 
 def random_translator(family: str, config: Mapping[str, Any] | None = None, *, seed: int = 0,
                       device: Any = "cpu", dtype: Any = None, name: str = "") -> Translator:
-    """A translator of ``family`` with randomly initialised weights (for tests and demos)."""
-    from .devices import resolve_device, resolve_dtype
+    """A translator of ``family`` with randomly initialised weights (seeded)."""
+    from .api import create_model
 
-    available = families()
-    if family not in available:
-        raise unknown_family(family, available)
-    implementation = available[family].load_implementation()
-    full = complete_config(implementation.default_config, config, family)
-    torch.manual_seed(seed)
-    networks = implementation.build(full)
-    for network in networks.values():
-        network.to(resolve_device(device), resolve_dtype(dtype))
-    spec = ModelSpec(family=family, config=full, io=IOSpec.from_mapping(
-        implementation.default_io), name=name, provenance={"random_init": {"seed": seed}})
-    return implementation.translator(networks, spec)
+    return create_model(family, config, seed=seed, device=device, dtype=dtype, name=name)
 
 
 def sample_rgb(height: int = 201, width: int = 299, seed: int = 0) -> np.ndarray:
