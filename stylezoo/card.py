@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .family import ModelSpec
 
@@ -12,8 +13,12 @@ def _yaml_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid YAML scalar
 
 
-def model_card(spec: ModelSpec, roles: Sequence[str]) -> str:
-    """The README.md of a saved model: front matter, usage, configuration and provenance."""
+def model_card(spec: ModelSpec, roles: Sequence[str], *, repo_id: str = "") -> str:
+    """The README.md of a saved model: front matter, usage, configuration and provenance.
+
+    ``repo_id`` (``owner/name``) is set when the card is written for the Hub, so the usage
+    example loads ``hf-hub:owner/name``.
+    """
     title = spec.name or f"{spec.family} model"
     license_id = spec.license if spec.license and " " not in spec.license else "other"
     front = [
@@ -27,6 +32,7 @@ def model_card(spec: ModelSpec, roles: Sequence[str]) -> str:
         "- image-to-image",
         "---",
     ]
+    source = f"hf-hub:{repo_id}" if repo_id else "DIRECTORY_OR_REPO"
     lines = [
         *front, "",
         f"# {title}", "",
@@ -34,7 +40,7 @@ def model_card(spec: ModelSpec, roles: Sequence[str]) -> str:
         "## Use", "",
         "```python",
         "import stylezoo",
-        "translator = stylezoo.load(\"DIRECTORY_OR_REPO\")",
+        f"translator = stylezoo.load({json.dumps(source)})",
         "result = translator.translate(\"input.jpg\")  # PIL image, same size as the input",
         "```", "",
         "## Details", "",
@@ -49,6 +55,23 @@ def model_card(spec: ModelSpec, roles: Sequence[str]) -> str:
     lines += ["", "Configuration:", "", "```json", json.dumps(dict(spec.config), indent=2),
               "```", "", "Input/output: " + json.dumps(spec.io.to_dict()), ""]
     if spec.provenance:
-        lines += ["## Provenance", "", "```json", json.dumps(dict(spec.provenance), indent=2),
-                  "```", ""]
+        lines += ["## Provenance", "", *_provenance_lines(spec.provenance), "", "```json",
+                  json.dumps(dict(spec.provenance), indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def _provenance_lines(provenance: Mapping[str, Any]) -> list[str]:
+    """One sentence per weights file: converted from which upstream file, or how trained."""
+    lines = []
+    upstream = provenance.get("upstream", {})
+    for role, source in dict(provenance.get("converted_from", {})).items():
+        url = dict(upstream.get(role, {})).get("url", "")
+        member = dict(upstream.get(role, {})).get("member", "")
+        origin = f" ({url}" + (f", member `{member}`" if member else "") + ")" if url else ""
+        lines.append(f"- `{role}` was converted from the official file `{source.get('file')}`"
+                     f"{origin} with sha256 `{source.get('sha256')}` by "
+                     f"{provenance.get('converter', 'stylezoo')}.")
+    for key, value in provenance.items():
+        if key not in ("converted_from", "upstream", "converter"):
+            lines.append(f"- {key.replace('_', ' ')}: `{json.dumps(value)}`")
+    return lines

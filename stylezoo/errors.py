@@ -49,3 +49,19 @@ class InvalidOptionError(StylezooError, ValueError):
 
 class DeviceError(StylezooError):
     """A requested device or dtype is not available on this machine."""
+
+
+class DownloadError(WeightsNotAvailableError):
+    """A weight file could not be downloaded (not published, not found, or unreachable)."""
+
+
+class OfflineError(WeightsNotAvailableError):
+    """Offline mode (``HF_HUB_OFFLINE=1`` or ``local_files_only=True``) and nothing cached."""
+
+
+class IntegrityError(WeightsError):
+    """A downloaded file does not match its published sha256, even after one re-download."""
+
+
+class PublishError(StylezooError):
+    """A model could not be pushed to the Hugging Face Hub."""

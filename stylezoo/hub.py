@@ -1,32 +1,246 @@
-"""Where weights come from: local directories now; the stylezoo cache for registry names."""
+"""Where stylezoo keeps weights, and ``hf-hub:`` repositories on the Hugging Face Hub.
+
+``huggingface_hub`` is imported inside functions only: ``import stylezoo`` stays light, and
+loading a local directory never touches it. Hub files live in huggingface_hub's own cache
+(``HF_HUB_CACHE``, ``HF_HOME/hub`` or ``cache_dir=``); stylezoo's cache of converted upstream
+checkpoints lives next to it (:func:`cache_root`).
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .registry import Record
+from .errors import DownloadError, InvalidOptionError, OfflineError, UnknownModelError
+from .integrity import check_safetensors, expected_blob_hash, verify_file
+
+if TYPE_CHECKING:
+    from .pretrained import LocalModel
+    from .registry import Record
+
+logger = logging.getLogger(__name__)
 
 HF_HUB_PREFIX = "hf-hub:"
+#: Overrides the Hub endpoint for stylezoo's calls (read at every call, unlike HF_ENDPOINT).
+ENDPOINT_ENV = "STYLEZOO_HUB_ENDPOINT"
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def cache_root() -> Path:
-    """The stylezoo cache: ``$STYLEZOO_CACHE``, else ``stylezoo/`` under the Hugging Face home.
+def hf_home() -> Path:
+    """``$HF_HOME``, else ``$XDG_CACHE_HOME/huggingface``, else ``~/.cache/huggingface``."""
+    home = os.environ.get("HF_HOME")
+    if not home:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        home = os.path.join(xdg, "huggingface")
+    return Path(home).expanduser()
 
-    The Hugging Face home is ``$HF_HOME``, else ``$XDG_CACHE_HOME/huggingface``, else
-    ``~/.cache/huggingface`` (the same rule huggingface_hub uses).
-    """
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The stylezoo cache: ``cache_dir/stylezoo`` when given, else ``$STYLEZOO_CACHE``, else
+    ``stylezoo/`` under the Hugging Face home (the same rule huggingface_hub uses)."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser() / "stylezoo"
     explicit = os.environ.get("STYLEZOO_CACHE")
     if explicit:
         return Path(explicit).expanduser()
-    hf_home = os.environ.get("HF_HOME")
-    if not hf_home:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-        hf_home = os.path.join(xdg, "huggingface")
-    return Path(hf_home).expanduser() / "stylezoo"
+    return hf_home() / "stylezoo"
 
 
-def record_cache_dir(record: Record) -> Path:
-    """The directory a registry model is kept in once its weights are on this machine."""
+def record_cache_dir(record: Record, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The directory a registry model is kept in once converted from its upstream file."""
     family, variant = record.name.split("/", 1)
-    return cache_root() / "models" / f"{family}--{variant}"
+    return cache_root(cache_dir) / "models" / f"{family}--{variant}"
+
+
+def hub_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> str:
+    """huggingface_hub's cache: ``cache_dir``, else ``$HF_HUB_CACHE``, else ``HF_HOME/hub``.
+
+    Read at call time, so a changed environment is honoured without re-importing anything.
+    """
+    if cache_dir is not None:
+        return str(Path(cache_dir).expanduser())
+    return os.environ.get("HF_HUB_CACHE") or str(hf_home() / "hub")
+
+
+def hub_endpoint() -> str | None:
+    """``$STYLEZOO_HUB_ENDPOINT``; ``None`` lets huggingface_hub use ``HF_ENDPOINT``."""
+    return os.environ.get(ENDPOINT_ENV) or None
+
+
+def is_offline(local_files_only: bool = False) -> bool:
+    """True with ``local_files_only`` or huggingface_hub's offline mode (``HF_HUB_OFFLINE``)."""
+    if local_files_only:
+        return True
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """A stylezoo-layout repository on the Hub.
+
+    Attributes:
+        repo_id: ``owner/name``.
+        revision: a branch, tag or commit; ``None`` is ``main``.
+        files: file name by role when not ``<role>.safetensors``.
+        sha256: the published sha256 of each role's file, checked after download.
+    """
+
+    repo_id: str
+    revision: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)
+    sha256: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str, revision: str | None = None) -> HubSource:
+        """``hf-hub:owner/name[@revision]``; ``revision=`` must agree with an ``@revision``."""
+        body = text.removeprefix(HF_HUB_PREFIX)
+        repo_id, _, pinned = body.partition("@")
+        if not _REPO_ID.match(repo_id):
+            raise UnknownModelError(
+                f"{text!r} is not a Hub model id. Write 'hf-hub:owner/name' or "
+                "'hf-hub:owner/name@revision'."
+            )
+        if pinned and revision and pinned != revision:
+            raise InvalidOptionError(f"{text!r} pins revision {pinned!r} but revision="
+                                     f"{revision!r} was passed; give only one of them.")
+        return cls(repo_id=repo_id, revision=pinned or revision)
+
+    @classmethod
+    def from_record(cls, record: Record, revision: str | None = None) -> HubSource:
+        hub = record.hub
+        return cls(repo_id=str(hub["repo"]), revision=revision or hub.get("revision"),
+                   files=dict(hub.get("files", {})), sha256=dict(hub.get("sha256", {})))
+
+    def filename(self, role: str) -> str:
+        from .pretrained import weights_name
+
+        return str(self.files.get(role, weights_name(role)))
+
+    def describe(self) -> str:
+        return f"{HF_HUB_PREFIX}{self.repo_id}" + (f"@{self.revision}" if self.revision else "")
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    """How to reach the Hub: passed through to huggingface_hub."""
+
+    token: str | bool | None = None
+    cache_dir: str | os.PathLike[str] | None = None
+    local_files_only: bool = False
+
+
+def fetch_hub_model(source: HubSource, options: HubOptions) -> LocalModel:
+    """Download (or find in the cache) config.json and every role's weights of ``source``.
+
+    Every weights file is checked before it is used: a readable safetensors layout, and the
+    sha256 the record publishes (or, failing that, the hash the Hub names its blob by). A bad
+    file is deleted and downloaded once more.
+
+    Raises:
+        OfflineError: offline and not cached.
+        DownloadError: the repository, revision or a file does not exist, or the Hub is
+            unreachable.
+        IntegrityError: a file is still wrong after one re-download.
+    """
+    from .pretrained import LocalModel, read_spec, role_names
+
+    config = _hub_file(source, "config.json", source.revision, options)
+    # Pin the commit config.json came from, so every file is from the same snapshot.
+    commit = config.parent.name
+    spec = read_spec(config.parent)
+    files = {}
+    for role in role_names(spec.family):
+        filename = source.filename(role)
+        files[role] = verify_file(
+            lambda force, name=filename: _hub_file(source, name, commit, options, force=force),
+            expected=lambda path, role=role: source.sha256.get(role) or expected_blob_hash(path),
+            check=check_safetensors, label=f"{source.repo_id}/{filename}",
+            forget=_forget_blob, allow_refetch=not is_offline(options.local_files_only),
+        )
+    return LocalModel(spec=spec, files=files, directory=config.parent,
+                      origin=f"{HF_HUB_PREFIX}{source.repo_id}@{commit}")
+
+
+def _hub_file(source: HubSource, filename: str, revision: str | None, options: HubOptions,
+              *, force: bool = False) -> Path:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(
+            source.repo_id, filename, revision=revision, token=options.token,
+            cache_dir=hub_cache_dir(options.cache_dir), endpoint=hub_endpoint(),
+            local_files_only=options.local_files_only, force_download=force,
+            library_name="stylezoo", library_version=_version(),
+        ))
+    except Exception as exc:
+        raise _hub_error(exc, source, filename, options) from exc
+
+
+def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOptions
+               ) -> Exception:
+    from huggingface_hub import errors
+
+    where = f"{filename!r} of {source.describe()}"
+    if isinstance(exc, errors.LocalEntryNotFoundError) and is_offline(options.local_files_only):
+        return OfflineError(
+            f"{where} is not in the cache ({hub_cache_dir(options.cache_dir)}) and downloads "
+            "are off (HF_HUB_OFFLINE=1 or local_files_only=True). Run `stylezoo download "
+            f"{source.describe()}` on a machine with internet and copy the cache, or load a "
+            "directory saved by stylezoo."
+        )
+    if isinstance(exc, (errors.RepositoryNotFoundError, errors.RevisionNotFoundError,
+                        errors.EntryNotFoundError)):
+        return DownloadError(f"{where} does not exist on the Hub ({type(exc).__name__}). "
+                             "Check the repository id and revision (and token= for private "
+                             "repositories).")
+    if isinstance(exc, (errors.HTTPError, OSError, errors.HFValidationError)):
+        return DownloadError(f"Could not download {where}: {type(exc).__name__}: "
+                             f"{_first_line(exc)}. Check your connection, or set "
+                             "HF_HUB_OFFLINE=1 to use only cached files.")
+    return exc
+
+
+def _forget_blob(path: Path) -> None:
+    """Delete a cached Hub file: the blob it points to and the snapshot entry."""
+    target = path.resolve()
+    for item in {target, path}:
+        try:
+            item.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def hub_reachable(source: HubSource, options: HubOptions) -> bool | str:
+    """One quick HEAD (no retries) on config.json: ``True``, or why the copy cannot be used.
+
+    huggingface_hub retries an unreachable Hub for ~20 s before giving up; a registry
+    record has an upstream fallback, so it asks first and falls back at once.
+    """
+    from huggingface_hub import errors, get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(source.repo_id, "config.json", revision=source.revision,
+                     endpoint=hub_endpoint())
+    try:
+        get_hf_file_metadata(url, token=options.token, timeout=10)
+    except (errors.HTTPError, errors.EntryNotFoundError, OSError) as exc:
+        return f"{type(exc).__name__}: {_first_line(exc)}"
+    return True
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,32 +59,73 @@ def read_spec(directory: str | os.PathLike[str]) -> ModelSpec:
         ) from exc
 
 
-def load_directory(directory: str | os.PathLike[str], *, device: Any = "cpu",
-                   dtype: Any = None) -> Translator:
-    """Load a model directory onto ``device`` in ``dtype`` (eval mode, no gradients)."""
-    from .devices import resolve_device, resolve_dtype
+@dataclass(frozen=True)
+class LocalModel:
+    """A model whose files are on this machine: what :func:`load_files` needs.
+
+    Attributes:
+        spec: the parsed ``config.json``.
+        files: the weights file of each role.
+        directory: where ``config.json`` is (a saved directory, a Hub snapshot, the cache).
+        origin: where it came from, for messages (``hf-hub:owner/name@commit``, a path...).
+    """
+
+    spec: ModelSpec
+    files: Mapping[str, Path]
+    directory: Path
+    origin: str = ""
+
+
+def role_names(family_name: str) -> tuple[str, ...]:
+    """The weight roles of an installed family (``("model",)`` for one network)."""
     from .plugins import families
     from .registry import unknown_family
 
-    spec = read_spec(directory)
     available = families()
-    if spec.family not in available:
-        raise unknown_family(spec.family, available) from None
-    family = available[spec.family]
-    target = resolve_device(device)
-    cast = resolve_dtype(dtype)
+    if family_name not in available:
+        raise unknown_family(family_name, available) from None
+    return available[family_name].roles
+
+
+def local_model(directory: str | os.PathLike[str]) -> LocalModel:
+    """Read a saved directory's config and find each role's weights file."""
+    directory = Path(directory)
+    spec = read_spec(directory)
+    roles = role_names(spec.family)
     files = {}
-    for role in family.roles:
-        path = Path(directory) / weights_name(role)
+    for role in roles:
+        path = directory / weights_name(role)
         if not path.is_file():
             raise InvalidModelDirectoryError(
                 f"{str(directory)!r} has no {weights_name(role)} (the {spec.family} family "
-                f"needs {', '.join(weights_name(r) for r in family.roles)}). Re-save or "
+                f"needs {', '.join(weights_name(r) for r in roles)}). Re-save or "
                 "re-download the model."
             )
         files[role] = path
-    state_dicts = {role: read_safetensors(path, target) for role, path in files.items()}
-    return build_translator(spec, state_dicts, device=target, dtype=cast)
+    return LocalModel(spec=spec, files=files, directory=directory, origin=str(directory))
+
+
+def load_directory(directory: str | os.PathLike[str], *, device: Any = None,
+                   dtype: Any = None, device_map: Any = None) -> Translator:
+    """Load a model directory onto ``device`` in ``dtype`` (eval mode, no gradients)."""
+    return load_files(local_model(directory), device=device, dtype=dtype,
+                      device_map=device_map)
+
+
+def load_files(model: LocalModel, *, device: Any = None, dtype: Any = None,
+               device_map: Any = None) -> Translator:
+    """Read each role's safetensors straight onto its device and build the translator.
+
+    ``device`` and ``device_map`` are described in :func:`stylezoo.load`.
+    """
+    from .device_map import place_roles
+    from .devices import resolve_dtype
+
+    placement = place_roles(model.files, device=device, device_map=device_map)
+    cast = resolve_dtype(dtype)
+    state_dicts = {role: read_safetensors(path, placement[role])
+                   for role, path in model.files.items()}
+    return build_translator(model.spec, state_dicts, device=placement, dtype=cast)
 
 
 def read_safetensors(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
@@ -101,8 +143,12 @@ def read_safetensors(path: Path, device: torch.device) -> dict[str, torch.Tensor
 
 
 def build_translator(spec: ModelSpec, state_dicts: Mapping[str, Mapping[str, torch.Tensor]],
-                     *, device: torch.device, dtype: torch.dtype) -> Translator:
-    """Build the family's networks and load ``state_dicts`` into them strictly."""
+                     *, device: torch.device | Mapping[str, torch.device], dtype: torch.dtype
+                     ) -> Translator:
+    """Build the family's networks and load ``state_dicts`` into them strictly.
+
+    ``device`` is one device, or a device per role.
+    """
     from .plugins import families
     from .weights import load_strict
 

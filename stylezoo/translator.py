@@ -70,6 +70,17 @@ class ImageTranslator:
         """Turn user-level options (e.g. a style image) into what :meth:`forward` takes."""
         return options
 
+    def run(self, role: str, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        """Run the network ``role`` on ``x``, first moved to that network's device and dtype.
+
+        Families whose networks may sit on different devices (``device_map`` of
+        :func:`stylezoo.load`) call this instead of ``self.networks[role](x)``; the result
+        stays on the network's device. Extra arguments are passed to the network as they are.
+        """
+        network = self.networks[role]
+        anchor = _first_tensor({role: network})
+        return network(x.to(anchor.device, anchor.dtype), *args, **kwargs)
+
     # -- devices ----------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
@@ -175,6 +186,17 @@ class ImageTranslator:
         from .pretrained import save_directory
 
         return save_directory(directory, self.spec, self.state_dicts(), overwrite=overwrite)
+
+    def push_to_hub(self, repo_id: str, *, private: bool = False, revision: str | None = None,
+                    token: str | None = None, commit_message: str | None = None) -> Any:
+        """Upload config.json, the safetensors and a model card to the Hub repo ``repo_id``.
+
+        See :func:`stylezoo.push_to_hub`; returns its :class:`~stylezoo.publish.PushResult`.
+        """
+        from .publish import push_to_hub
+
+        return push_to_hub(self, repo_id, private=private, revision=revision, token=token,
+                           commit_message=commit_message)
 
     def __repr__(self) -> str:
         name = self.spec.name or self.spec.family

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -12,14 +11,7 @@ import torch
 from torch import nn
 
 from .errors import CheckpointError, WeightsError
-
-
-def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
+from .integrity import sha256_file  # noqa: F401  (re-exported: stylezoo.weights.sha256_file)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
@@ -103,12 +95,13 @@ def _short(items: list[str], limit: int = 8) -> str:
 
 def load_strict(build: Callable[[], Mapping[str, nn.Module]],
                 state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *,
-                device: torch.device, dtype: torch.dtype, label: str) -> dict[str, nn.Module]:
+                device: torch.device | Mapping[str, torch.device], dtype: torch.dtype,
+                label: str) -> dict[str, nn.Module]:
     """Build networks without initialising them and assign the given weights.
 
     Networks are built on the ``meta`` device (no memory, no random init) and the tensors are
-    assigned as they are (already on ``device``), cast to ``dtype`` for floating tensors.
-    Keys must match exactly.
+    assigned as they are (already on ``device``, or on ``device[role]`` when it is a mapping),
+    cast to ``dtype`` for floating tensors. Keys must match exactly.
     """
     with torch.device("meta"):
         networks = dict(build())
@@ -118,10 +111,11 @@ def load_strict(build: Callable[[], Mapping[str, nn.Module]],
     for role, network in networks.items():
         state = state_dicts[role]
         check_keys(network, state, f"{label} {role}" if len(networks) > 1 else label)
-        cast = {k: (v.to(device=device, dtype=dtype) if v.is_floating_point()
-                    else v.to(device=device)) for k, v in state.items()}
+        target = device[role] if isinstance(device, Mapping) else device
+        cast = {k: (v.to(device=target, dtype=dtype) if v.is_floating_point()
+                    else v.to(device=target)) for k, v in state.items()}
         network.load_state_dict(cast, strict=True, assign=True)
-        _materialise_leftovers(network, device, dtype)
+        _materialise_leftovers(network, target, dtype)
     return networks
 
 

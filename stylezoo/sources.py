@@ -1,0 +1,240 @@
+"""Where a model's files come from, in order: a local directory, an ``hf-hub:`` repository,
+or a registry name (its Hub copy, else its official upstream file converted once).
+
+Everything here ends in a :class:`~stylezoo.pretrained.LocalModel`: files on this machine,
+checked, ready for :func:`~stylezoo.pretrained.load_files`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import (
+    DownloadError,
+    IntegrityError,
+    InvalidModelDirectoryError,
+    InvalidOptionError,
+    OfflineError,
+)
+from .hub import (
+    HF_HUB_PREFIX,
+    HubOptions,
+    HubSource,
+    cache_root,
+    fetch_hub_model,
+    hub_reachable,
+    is_offline,
+    record_cache_dir,
+)
+from .integrity import check_safetensors, forget_file, verify_file
+from .locking import file_lock
+from .pretrained import LocalModel, is_model_directory, local_model
+from .registry import Record
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+
+_DEFAULTS = HubOptions()
+
+
+def resolve(source: PathLike, *, revision: str | None = None, options: HubOptions = _DEFAULTS
+            ) -> LocalModel:
+    """Find or fetch the files of ``source`` (see :func:`stylezoo.load` for the rules)."""
+    text = os.fspath(source)
+    path = Path(text).expanduser()
+    if path.exists():
+        if revision is not None:
+            raise InvalidOptionError(f"revision={revision!r} applies to Hub sources; "
+                                     f"{text!r} is a local directory.")
+        return local_model(path)
+    if text.startswith(HF_HUB_PREFIX):
+        return fetch_hub_model(HubSource.parse(text, revision), options)
+    if looks_like_path(text):
+        raise InvalidModelDirectoryError(
+            f"Model directory {text!r} does not exist. Check the path, or pass a registry "
+            "name (see `stylezoo list`) or 'hf-hub:owner/name'."
+        )
+    from .api import get_record
+
+    return fetch_record(get_record(text), revision=revision, options=options)
+
+
+def looks_like_path(text: str) -> bool:
+    """Registry names are ``family/variant``; anything else with a separator is a path."""
+    return (text.startswith((".", "~", "/", "\\")) or text.count("/") > 1 or "\\" in text
+            or text.endswith("/") or bool(os.path.splitdrive(text)[0]))
+
+
+def fetch_record(record: Record, *, revision: str | None = None,
+                 options: HubOptions = _DEFAULTS) -> LocalModel:
+    """The files of a registry record: cached copies first (no network), then the Hub copy,
+    then the upstream file converted once into the stylezoo cache."""
+    if revision is not None and not record.hub:
+        raise InvalidOptionError(f"revision={revision!r} applies to a Hub copy, and "
+                                 f"{record.name!r} has none (its weights come from upstream).")
+    hub = HubSource.from_record(record, revision) if record.hub else None
+    cached = _cached_copy(record, hub, options)
+    if cached is not None:
+        return cached
+    if is_offline(options.local_files_only):
+        raise _offline_error(record, options)
+    reasons = []
+    if hub is not None:
+        reachable = hub_reachable(hub, options)
+        if reachable is True:
+            try:
+                return fetch_hub_model(hub, options)
+            except DownloadError as exc:
+                reachable = str(exc)
+        reasons.append(f"Hub copy {hub.describe()}: {reachable}")
+        logger.warning("The Hub copy of %s cannot be used (%s); using the upstream file.",
+                       record.name, reachable)
+    if record.upstream:
+        try:
+            return convert_upstream(record, options)
+        except DownloadError as exc:
+            reasons.append(f"upstream: {exc}")
+    else:
+        reasons.append("the record lists no upstream file")
+    raise DownloadError(
+        f"No source of {record.name!r} could be used. " + " ".join(reasons) + " If you have "
+        f"the official file, run `stylezoo convert {record.name} FILE -o DIR` and load DIR."
+    )
+
+
+def _cached_copy(record: Record, hub: HubSource | None, options: HubOptions
+                 ) -> LocalModel | None:
+    """A usable copy already on this machine, found without any network request."""
+    if hub is not None:
+        try:
+            return fetch_hub_model(hub, replace(options, local_files_only=True))
+        except OfflineError:
+            pass
+        except IntegrityError as exc:  # the bad file is gone; fetch it again below if online
+            if is_offline(options.local_files_only):
+                raise
+            logger.warning("%s", exc)
+    target = record_cache_dir(record, options.cache_dir)
+    model, problem = _converted_copy(target)
+    if problem is not None:
+        with file_lock(_lock_path(record, options), label=record.name):
+            model, problem = _converted_copy(target)
+            if problem is not None:
+                logger.warning("The cached %s is damaged (%s); deleting it.", record.name,
+                               problem)
+                shutil.rmtree(target, ignore_errors=True)
+        if problem is not None and is_offline(options.local_files_only):
+            raise IntegrityError(
+                f"The cached copy of {record.name!r} was damaged ({problem}) and has been "
+                f"deleted. {_how_to_fetch(record)}"
+            )
+    return model
+
+
+def _converted_copy(target: Path) -> tuple[LocalModel | None, str | None]:
+    """(the converted model in ``target``, None), (None, what is wrong), or (None, None)."""
+    if not is_model_directory(target):
+        return None, None
+    try:
+        model = local_model(target)
+    except InvalidModelDirectoryError as exc:
+        return None, str(exc)
+    for path in model.files.values():
+        issue = check_safetensors(path)
+        if issue:
+            return None, f"{path.name} {issue}"
+    return model, None
+
+
+def convert_upstream(record: Record, options: HubOptions) -> LocalModel:
+    """Download the record's official file(s), convert once, cache as a stylezoo directory.
+
+    Only the family converter reads the official files (through ``read_checkpoint``, i.e.
+    ``torch.load(weights_only=True)``). A lock makes concurrent processes wait for one
+    conversion instead of racing.
+    """
+    from .api import convert
+
+    target = record_cache_dir(record, options.cache_dir)
+    with file_lock(_lock_path(record, options), label=f"fetching {record.name}"):
+        model, _ = _converted_copy(target)
+        if model is not None:
+            return model
+        files = {role: fetch_upstream_file(source, cache_root(options.cache_dir))
+                 for role, source in record.upstream.items()}
+        logger.info("Converting %s into %s.", record.name, target)
+        convert(record.name, files, target, overwrite=True)
+        for path in files.values():
+            forget_file(path)  # converted now; archives (shared by records) stay
+    return local_model(target)
+
+
+def fetch_upstream_file(source: Mapping[str, Any], root: Path) -> Path:
+    """One official weights file on this machine, checked against its sha256 when known.
+
+    ``source`` is a record's upstream entry: ``url``, ``member`` (a file inside a tar or
+    zip archive; only that member is extracted) and ``sha256`` (of the weights file itself,
+    i.e. of the member for archives). A mismatch is deleted and downloaded once more.
+    """
+    from .upstream import download, extract_member
+
+    url = str(source["url"])
+    member = source.get("member")
+    archive = _archive_path(source, root)
+    label = f"{url}" + (f" (member {member})" if member else "")
+
+    def fetch(force: bool) -> Path:
+        if force:
+            forget_file(archive)
+        download(url, archive, label=PurePosixPath(member or archive.name).name)
+        if not member:
+            return archive
+        destination = archive.with_name(archive.name + ".members") / PurePosixPath(member).name
+        if force:
+            forget_file(destination)
+        return extract_member(archive, str(member), destination)
+
+    with file_lock(archive.with_name(archive.name + ".lock"), label=f"downloading {url}"):
+        path = verify_file(fetch, expected=source.get("sha256"), label=label)
+    if not source.get("sha256"):
+        from .integrity import sha256_file
+
+        logger.info("%s has no published sha256; it hashes to %s.", label, sha256_file(path))
+    return path
+
+
+def _archive_path(source: Mapping[str, Any], root: Path) -> Path:
+    from .upstream import download_name
+
+    return root / "downloads" / download_name(str(source["url"]))
+
+
+def _lock_path(record: Record, options: HubOptions) -> Path:
+    family, variant = record.name.split("/", 1)
+    return cache_root(options.cache_dir) / "locks" / f"{family}--{variant}.lock"
+
+
+def _how_to_fetch(record: Record) -> str:
+    official = "; ".join(f"{role}: {src.get('url', '?')}" for role, src in
+                         record.upstream.items()) or "none listed"
+    return (f"Run `stylezoo download {record.name}` on a machine with internet (then copy "
+            "the cache, see docs/hub.md), or download the official file "
+            f"({official}) and run `stylezoo convert {record.name} FILE -o DIR` and load DIR.")
+
+
+def _offline_error(record: Record, options: HubOptions) -> OfflineError:
+    where = record_cache_dir(record, options.cache_dir)
+    return OfflineError(
+        f"The weights of {record.name!r} are not on this machine (looked in {str(where)!r}"
+        + (f" and the Hub cache for {record.hub.get('repo')}" if record.hub else "")
+        + ") and downloads are off (HF_HUB_OFFLINE=1 or local_files_only=True). "
+        + _how_to_fetch(record)
+    )
