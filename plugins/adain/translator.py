@@ -1,0 +1,342 @@
+"""The AdaIN translator: options (style, alpha, interpolation, colour, mask) and the forward.
+
+User-level option values are checked and turned into tensors by
+:meth:`AdaINTranslator.prepare_options`, which the core calls on both paths
+(``translate(image, **options)`` and the raw ``t(batch, **options)``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from contextvars import ContextVar
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from stylezoo import image as imagelib
+from stylezoo.errors import InvalidImageError, InvalidOptionError
+from stylezoo.translator import ImageTranslator
+
+from .model import calc_mean_std, coral
+
+#: translate()'s default style size (the official test.py's --style_size).
+DEFAULT_STYLE_SIZE = 512
+#: The encoder halves the size three times (ceil mode) before relu4_1.
+_ENCODER_STRIDE = 8
+# ITU-R BT.601 luma, the weights PIL uses for RGB -> L, for colour masks.
+_LUMA = (0.299, 0.587, 0.114)
+_IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
+
+# The batch given to __call__, before the core casts and pads it: forward needs the
+# unpadded content (its size and its exact pixels) for the CORAL statistics and the mask
+# blend, and the core passes forward only the padded batch. A ContextVar keeps this safe
+# across threads and nested calls.
+_CONTENT: ContextVar[torch.Tensor | None] = ContextVar("stylezoo_adain_content", default=None)
+
+
+class AdaINTranslator(ImageTranslator):
+    """Arbitrary style transfer: any style image, one model (Huang & Belongie, 2017).
+
+    The content keeps its size (sides are reflect-padded to a multiple of 8 and the output is
+    cropped back). Values are in [0, 1] in and out; the encoder's first layer does the VGG
+    normalisation.
+
+    Example:
+        >>> t = stylezoo.load("adain/vgg-decoder")
+        >>> out = t.translate("photo.jpg", style="starry_night.jpg", alpha=0.8)
+        >>> mix = t.translate("photo.jpg", style=["a.jpg", "b.jpg"], style_weights=[0.3, 0.7])
+    """
+
+    def translate(self, image: Any, *, batch_size: int = 1,
+                  style_size: int | None = DEFAULT_STYLE_SIZE, **options: Any) -> Any:
+        """Stylise an image (or a list); see :meth:`forward` for the options.
+
+        Unlike the raw call, ``style_size`` defaults to 512 here: each style image is resized
+        so that its shorter side is 512 pixels (bilinear, antialiased), as the official
+        ``test.py`` does. ``style_size=None`` keeps the style's own size.
+        """
+        # Read and resize the style (and mask) once, not once per batch of a list.
+        options = self.prepare_options({**options, "style_size": style_size})
+        return super().translate(image, batch_size=batch_size, **options)
+
+    def __call__(self, batch: torch.Tensor, **options: Any) -> torch.Tensor:
+        token = _CONTENT.set(batch)
+        try:
+            return super().__call__(batch, **options)
+        finally:
+            _CONTENT.reset(token)
+
+    def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Check the options and turn style images and the mask into float32 tensors.
+
+        Idempotent: prepared values pass through unchanged, so :meth:`translate` can prepare
+        once for a whole list of images.
+        """
+        options = dict(options)
+        style_size = _check_style_size(options.get("style_size"))
+        if options.get("style") is None:
+            raise InvalidOptionError(
+                "AdaIN needs a style image: pass style=<image>, e.g. "
+                "t.translate(photo, style='starry_night.jpg'), or style=[img1, img2] with "
+                "style_weights=[…] to mix styles."
+            )
+        raw = options["style"]
+        items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+        if not items:
+            raise InvalidOptionError("style is an empty list; pass at least one style image.")
+        names = ["style"] if len(items) == 1 else [f"style {i}" for i in range(len(items))]
+        options["style"] = [_prepare_style(item, name, style_size)
+                            for item, name in zip(items, names, strict=True)]
+        options["style_weights"] = _normalise_weights(options.get("style_weights"),
+                                                      len(items))
+        if "alpha" in options:
+            options["alpha"] = _check_alpha(options["alpha"])
+        if "preserve_color" in options:
+            value = options["preserve_color"]
+            if not isinstance(value, (bool, np.bool_)):
+                raise InvalidOptionError(f"preserve_color must be True or False, got {value!r}.")
+            options["preserve_color"] = bool(value)
+        if options.get("mask") is not None:
+            options["mask"] = _prepare_mask(options["mask"])
+        return options
+
+    def forward(self, x: torch.Tensor, *, style: Sequence[torch.Tensor], alpha: float = 1.0,
+                style_weights: Sequence[float] | None = None, preserve_color: bool = False,
+                style_size: int | None = None, mask: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """Stylise an NCHW batch in [0, 1] (padded to a multiple of 8 by the core).
+
+        Args:
+            x: the content batch.
+            style: the style image(s), 3×H×W tensors in [0, 1]; several styles are mixed.
+                Each style is encoded on its own, so styles may have different sizes.
+            alpha: how much style, in [0, 1]: the relu4_1 target is
+                alpha·AdaIN(content, style) + (1 − alpha)·content features.
+            style_weights: one weight per style (non-negative, any real numbers, normalised
+                to sum to 1); equal weights when omitted.
+            preserve_color: recolour each style with the content's colour statistics first
+                (the official CORAL transfer, in pixel space, float32).
+            style_size: resize styles so their shorter side has this many pixels (applied
+                by :meth:`prepare_options`; ``None``, the raw-call default, keeps the size).
+            mask: N×1×H×W or 1×1×H×W weights in [0, 1], 1 = stylise: the output is
+                mask·stylised + (1 − mask)·content in pixel space. A mask of another size
+                is resized (bilinear) to the content's size.
+
+        Returns:
+            The stylised batch (unbounded; the core clamps it to [0, 1]).
+        """
+        encoder, decoder = self.networks["encoder"], self.networks["decoder"]
+        # The two roles may live on different devices (a device map), so each network is
+        # fed on its own device and dtype; the AdaIN arithmetic happens on the encoder's.
+        device, dtype = _placement(encoder)
+        content = _unpadded_content(x).to(device)
+        content_features = encoder(x.to(device, dtype)).float()
+        # AdaIN statistics in float32 even for bfloat16 networks: variances of large
+        # activations lose too much in 8 mantissa bits.
+        content_mean, content_std = calc_mean_std(content_features)
+        normalised = (content_features - content_mean) / content_std
+        if style_weights is None:
+            style_weights = [1.0 / len(style)] * len(style)
+        target = torch.zeros_like(content_features)
+        for image, weight in zip(style, style_weights, strict=True):
+            pixels = image.to(device, torch.float32).unsqueeze(0)
+            if preserve_color:
+                # CORAL is per content image: one recoloured style per item of the batch.
+                pixels = coral(pixels.expand(x.shape[0], -1, -1, -1), content)
+            style_mean, style_std = calc_mean_std(encoder(pixels.to(dtype)).float())
+            target = target + weight * (normalised * style_std + style_mean)
+        target = target * alpha + content_features * (1 - alpha)
+        stylised = decoder(target.to(*_placement(decoder))).to(x.device)
+        if mask is None:
+            return stylised
+        return _blend(stylised, content.to(x.device), mask)
+
+
+def _placement(network: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
+    parameter = next(network.parameters())
+    return parameter.device, parameter.dtype
+
+
+def _unpadded_content(x: torch.Tensor) -> torch.Tensor:
+    """The content as given to __call__ (float32, on x's device), or x itself.
+
+    ``x`` is the same batch, cast to the network's dtype and padded at the bottom/right;
+    the original keeps the exact pixels (e.g. float32 under a bfloat16 model).
+    """
+    content = _CONTENT.get()
+    if (content is None or content.ndim != 4 or content.shape[:2] != x.shape[:2]
+            or content.shape[-2] > x.shape[-2] or content.shape[-1] > x.shape[-1]):
+        content = x  # forward called directly: the batch is all there is
+    return content.to(x.device, torch.float32)
+
+
+def _blend(stylised: torch.Tensor, content: torch.Tensor, mask: torch.Tensor
+           ) -> torch.Tensor:
+    """mask·stylised + (1 − mask)·content at the content's size, in float32.
+
+    Both ends are exact: where the mask is 0 the content pixels come back unchanged (the
+    core's crop then finds nothing left to crop), where it is 1 the stylised ones.
+    """
+    count, (height, width) = content.shape[0], content.shape[-2:]
+    if mask.shape[0] not in (1, count):
+        raise InvalidOptionError(
+            f"mask holds {mask.shape[0]} masks for a batch of {count} images; pass one mask "
+            "for all, or one per image."
+        )
+    weights = mask.to(content.device, torch.float32)
+    if weights.shape[-2:] != (height, width):
+        weights = F.interpolate(weights, size=(height, width), mode="bilinear",
+                                align_corners=False, antialias=True)
+    # The stylised image as it would be shown: clamped to the valid range before mixing.
+    output = stylised[..., :height, :width].float().clamp(0, 1)
+    return weights * output + (1 - weights) * content
+
+
+def _check_style_size(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidOptionError(
+            f"style_size must be a positive number of pixels (the style's shorter side) or "
+            f"None to keep the style's size; got {value!r}."
+        )
+    return int(value)
+
+
+def _check_alpha(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= float(value) <= 1:
+        raise InvalidOptionError(
+            f"alpha must be a number in [0, 1] (0 = the content only, 1 = full style); got "
+            f"{value!r}."
+        )
+    return float(value)
+
+
+def _normalise_weights(value: Any, count: int) -> list[float]:
+    if value is None:
+        return [1.0 / count] * count
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().flatten().tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise InvalidOptionError(
+            f"style_weights must be a list of numbers, one per style; got {value!r}."
+        )
+    weights = list(value)
+    if any(isinstance(w, bool) or not isinstance(w, Real) or not math.isfinite(w)
+           for w in weights):
+        raise InvalidOptionError(f"style_weights must be finite numbers; got {weights!r}.")
+    if len(weights) != count:
+        raise InvalidOptionError(
+            f"style_weights has {len(weights)} value(s) for {count} style image(s); give one "
+            "weight per style (they are normalised to sum to 1)."
+        )
+    if any(w < 0 for w in weights):
+        raise InvalidOptionError(f"style_weights must not be negative; got {weights!r}.")
+    total = float(sum(weights))
+    if total <= 0:
+        raise InvalidOptionError(
+            f"style_weights are all zero ({weights!r}); give at least one style a positive "
+            "weight."
+        )
+    return [float(w) / total for w in weights]
+
+
+def _prepare_style(item: Any, name: str, style_size: int | None) -> torch.Tensor:
+    """One style image of any kind → 3×H×W float32 in [0, 1] (alpha dropped), resized."""
+    if not isinstance(item, _IMAGE_KINDS):
+        raise InvalidImageError(
+            f"{name} must be an image (PIL image, numpy array, float tensor in [0, 1] or a "
+            f"file path), or style must be a list of those; got {type(item).__name__}."
+        )
+    if isinstance(item, torch.Tensor) and item.ndim == 4 and item.shape[0] != 1:
+        raise InvalidImageError(
+            f"{name} is a batch of {item.shape[0]} images; pass one style image, or a list "
+            "of images (style=[a, b]) to mix styles."
+        )
+    rgb = imagelib.prepare(item, name=name).rgb
+    if style_size is not None:
+        rgb = resize_shorter_side(rgb, style_size)
+    height, width = rgb.shape[-2:]
+    if math.ceil(height / _ENCODER_STRIDE) * math.ceil(width / _ENCODER_STRIDE) < 2:
+        raise InvalidImageError(
+            f"{name} is {width}×{height} pixels after resizing; AdaIN needs a style with a "
+            f"side longer than {_ENCODER_STRIDE} pixels (its relu4_1 features need 2 "
+            "positions for a standard deviation). Pass a larger style or style_size."
+        )
+    return rgb
+
+
+def resize_shorter_side(rgb: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize a C×H×W tensor so its shorter side is ``size`` (torchvision ``Resize(size)``).
+
+    The longer side becomes int(size·long/short), truncated as torchvision does; bilinear
+    with antialiasing. An image whose shorter side already is ``size`` is returned as is.
+    """
+    height, width = rgb.shape[-2:]
+    if min(height, width) == size:
+        return rgb
+    if height <= width:
+        new_height, new_width = size, int(size * width / height)
+    else:
+        new_height, new_width = int(size * height / width), size
+    resized = F.interpolate(rgb.unsqueeze(0), size=(new_height, new_width), mode="bilinear",
+                            align_corners=False, antialias=True)
+    return resized[0]
+
+
+def _prepare_mask(mask: Any) -> torch.Tensor:
+    """A mask of any kind → float32 (1 or N)×1×H×W in [0, 1]; 1 = stylise."""
+    if isinstance(mask, torch.Tensor):
+        return _mask_from_tensor(mask)
+    if not isinstance(mask, _IMAGE_KINDS):
+        raise InvalidImageError(
+            "mask must be an image (PIL image, numpy array, tensor or file path) with 1 (or "
+            f"white) where the style goes; got {type(mask).__name__}."
+        )
+    if (isinstance(mask, np.ndarray) and mask.dtype in (np.uint8, np.uint16)
+            and mask.size and int(mask.max()) == 1):
+        # Integer arrays are read like images (0–255), so a 0/1 label mask would stylise at
+        # 1/255 strength: almost certainly not what was meant.
+        raise InvalidImageError(
+            f"mask is a {mask.dtype} array holding only 0 and 1; integer masks are read like "
+            "images (0–255 for uint8). Pass mask.astype(bool), or scale it to the full range."
+        )
+    prepared = imagelib.prepare(mask, name="mask")
+    rgb = prepared.rgb
+    if prepared.restore.channels == 1:
+        gray = rgb[:1]
+    else:
+        luma = torch.tensor(_LUMA, dtype=rgb.dtype, device=rgb.device).view(3, 1, 1)
+        gray = (rgb * luma).sum(0, keepdim=True)
+    return gray.unsqueeze(0)
+
+
+def _mask_from_tensor(mask: torch.Tensor) -> torch.Tensor:
+    shape = tuple(mask.shape)
+    mask = mask.detach()
+    if mask.ndim == 2:
+        mask = mask[None, None]
+    elif mask.ndim == 3 and mask.shape[0] == 1:
+        mask = mask[None]
+    elif not (mask.ndim == 4 and mask.shape[1] == 1):
+        raise InvalidImageError(
+            f"mask is a tensor of shape {shape}; expected H×W, 1×H×W or N×1×H×W (one "
+            "channel, 1 = stylise)."
+        )
+    if mask.dtype == torch.bool:
+        mask = mask.float()
+    elif not mask.is_floating_point():
+        raise InvalidImageError(f"mask is a {mask.dtype} tensor; pass a bool tensor or floats "
+                                "in [0, 1].")
+    mask = mask.float()
+    if not bool(torch.isfinite(mask).all()):
+        raise InvalidImageError("mask contains NaN or infinite values.")
+    if mask.shape[-2] < 1 or mask.shape[-1] < 1:
+        raise InvalidImageError(f"mask is empty (shape {shape}).")
+    return mask.clamp(0, 1)
