@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .api import (
     convert,
     create_model,
+    download,
     get_record,
     list_models,
     load,
@@ -24,10 +25,14 @@ from .api import (
 from .errors import (
     CheckpointError,
     DeviceError,
+    DownloadError,
+    IntegrityError,
     InvalidImageError,
     InvalidModelDirectoryError,
     InvalidOptionError,
+    OfflineError,
     PluginError,
+    PublishError,
     StylezooError,
     UnknownFamilyError,
     UnknownModelError,
@@ -37,6 +42,7 @@ from .errors import (
 from .family import FamilyImplementation, ModelSpec
 from .hookspecs import hookimpl
 from .plugins import plugin_manager
+from .publish import PushResult, publish_registry, push_to_hub
 from .registry import Family, IOSpec, Record, records_from_toml
 
 __version__ = "0.1.0"
@@ -49,7 +55,8 @@ __all__ = [
     "ImageTranslator", "InvalidImageError", "InvalidModelDirectoryError", "InvalidOptionError",
     "ModelSpec", "PluginError", "Record", "StylezooError", "Translator", "UnknownFamilyError",
     "UnknownModelError", "WeightsError", "WeightsNotAvailableError", "__version__", "convert",
-    "create_model",
+    "create_model", "download", "DownloadError", "IntegrityError", "OfflineError",
+    "PublishError", "PushResult", "publish_registry", "push_to_hub",
     "get_record", "hookimpl", "list_models", "load", "model_info", "plugin_manager",
     "records_from_toml", "save_pretrained",
 ]
