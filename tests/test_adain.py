@@ -10,9 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from stylezoo_plugins.adain.model import coral
 
 import stylezoo
 from stylezoo.errors import InvalidImageError, InvalidOptionError
+from stylezoo.image import pad_to_multiple
 from stylezoo.testing import TranslatorContract, random_translator, sample_rgb
 
 STYLE = sample_rgb(48, 64, seed=7)
@@ -144,8 +146,6 @@ def test_alpha_zero_ignores_the_style_and_alpha_blends(small) -> None:
 
 # -- preserve_color -------------------------------------------------------------------------------
 def test_coral_gives_the_style_the_content_means() -> None:
-    from stylezoo_plugins.adain.model import coral
-
     style, content = _tensor(20, 30, 2)[None], _tensor(24, 16, 1)[None]
     recoloured = coral(style, content)
     assert recoloured.shape == style.shape
@@ -166,6 +166,21 @@ def test_preserve_color_changes_the_output_and_works_in_bfloat16(small) -> None:
     low_kept = low(content, style=style, preserve_color=True)
     assert low_kept.dtype == torch.float32 and torch.isfinite(low_kept).all()
     assert (low_kept - kept).abs().mean() < 0.05
+    # the mask blend is done in float32: unmasked content stays exact under bfloat16 too
+    odd = _tensor(29, 37, 3)[None]
+    assert torch.equal(low(odd, style=style, mask=torch.zeros(29, 37)), odd)
+
+
+def test_preserve_color_uses_the_unpadded_content(small) -> None:
+    content, style = _tensor(29, 37, 1)[None], _tensor(30, 30, 2)
+    out = small(content, style=style, preserve_color=True)
+    padded, _ = pad_to_multiple(content, 8, 16)
+    with torch.inference_mode():
+        expected = small.forward(padded, style=[coral(style[None], content)[0]])
+        from_padded = small.forward(padded, style=[coral(style[None], padded)[0]])
+    expected, from_padded = (y.clamp(0, 1)[..., :29, :37] for y in (expected, from_padded))
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+    assert (from_padded - expected).abs().max() > 1e-3  # the padding would change the result
 
 
 # -- mask -----------------------------------------------------------------------------------------

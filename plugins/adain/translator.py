@@ -33,6 +33,14 @@ _ENCODER_STRIDE = 8
 _LUMA = (0.299, 0.587, 0.114)
 _IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
 
+class InvalidOptionImageError(InvalidOptionError, InvalidImageError):
+    """A style or mask that is not a usable image: a bad image given as an option value.
+
+    Catchable as either class; being an InvalidOptionError makes the CLI stop at once
+    instead of reporting the same bad style once for every input image.
+    """
+
+
 # The batch given to __call__, before the core casts and pads it: forward needs the
 # unpadded content (its size and its exact pixels) for the CORAL statistics and the mask
 # blend, and the core passes forward only the padded batch. A ContextVar keeps this safe
@@ -250,26 +258,33 @@ def _normalise_weights(value: Any, count: int) -> list[float]:
 def _prepare_style(item: Any, name: str, style_size: int | None) -> torch.Tensor:
     """One style image of any kind → 3×H×W float32 in [0, 1] (alpha dropped), resized."""
     if not isinstance(item, _IMAGE_KINDS):
-        raise InvalidImageError(
+        raise InvalidOptionImageError(
             f"{name} must be an image (PIL image, numpy array, float tensor in [0, 1] or a "
             f"file path), or style must be a list of those; got {type(item).__name__}."
         )
     if isinstance(item, torch.Tensor) and item.ndim == 4 and item.shape[0] != 1:
-        raise InvalidImageError(
+        raise InvalidOptionImageError(
             f"{name} is a batch of {item.shape[0]} images; pass one style image, or a list "
             "of images (style=[a, b]) to mix styles."
         )
-    rgb = imagelib.prepare(item, name=name).rgb
+    rgb = _prepare_image(item, name).rgb
     if style_size is not None:
         rgb = resize_shorter_side(rgb, style_size)
     height, width = rgb.shape[-2:]
     if math.ceil(height / _ENCODER_STRIDE) * math.ceil(width / _ENCODER_STRIDE) < 2:
-        raise InvalidImageError(
+        raise InvalidOptionImageError(
             f"{name} is {width}×{height} pixels after resizing; AdaIN needs a style with a "
             f"side longer than {_ENCODER_STRIDE} pixels (its relu4_1 features need 2 "
             "positions for a standard deviation). Pass a larger style or style_size."
         )
     return rgb
+
+
+def _prepare_image(item: Any, name: str) -> imagelib.Prepared:
+    try:
+        return imagelib.prepare(item, name=name)
+    except InvalidImageError as exc:
+        raise InvalidOptionImageError(str(exc)) from exc
 
 
 def resize_shorter_side(rgb: torch.Tensor, size: int) -> torch.Tensor:
@@ -295,7 +310,7 @@ def _prepare_mask(mask: Any) -> torch.Tensor:
     if isinstance(mask, torch.Tensor):
         return _mask_from_tensor(mask)
     if not isinstance(mask, _IMAGE_KINDS):
-        raise InvalidImageError(
+        raise InvalidOptionImageError(
             "mask must be an image (PIL image, numpy array, tensor or file path) with 1 (or "
             f"white) where the style goes; got {type(mask).__name__}."
         )
@@ -303,11 +318,11 @@ def _prepare_mask(mask: Any) -> torch.Tensor:
             and mask.size and int(mask.max()) == 1):
         # Integer arrays are read like images (0–255), so a 0/1 label mask would stylise at
         # 1/255 strength: almost certainly not what was meant.
-        raise InvalidImageError(
+        raise InvalidOptionImageError(
             f"mask is a {mask.dtype} array holding only 0 and 1; integer masks are read like "
             "images (0–255 for uint8). Pass mask.astype(bool), or scale it to the full range."
         )
-    prepared = imagelib.prepare(mask, name="mask")
+    prepared = _prepare_image(mask, "mask")
     rgb = prepared.rgb
     if prepared.restore.channels == 1:
         gray = rgb[:1]
@@ -325,18 +340,18 @@ def _mask_from_tensor(mask: torch.Tensor) -> torch.Tensor:
     elif mask.ndim == 3 and mask.shape[0] == 1:
         mask = mask[None]
     elif not (mask.ndim == 4 and mask.shape[1] == 1):
-        raise InvalidImageError(
+        raise InvalidOptionImageError(
             f"mask is a tensor of shape {shape}; expected H×W, 1×H×W or N×1×H×W (one "
             "channel, 1 = stylise)."
         )
     if mask.dtype == torch.bool:
         mask = mask.float()
     elif not mask.is_floating_point():
-        raise InvalidImageError(f"mask is a {mask.dtype} tensor; pass a bool tensor or floats "
-                                "in [0, 1].")
+        raise InvalidOptionImageError(f"mask is a {mask.dtype} tensor; pass a bool tensor or "
+                                      "floats in [0, 1].")
     mask = mask.float()
     if not bool(torch.isfinite(mask).all()):
-        raise InvalidImageError("mask contains NaN or infinite values.")
+        raise InvalidOptionImageError("mask contains NaN or infinite values.")
     if mask.shape[-2] < 1 or mask.shape[-1] < 1:
-        raise InvalidImageError(f"mask is empty (shape {shape}).")
+        raise InvalidOptionImageError(f"mask is empty (shape {shape}).")
     return mask.clamp(0, 1)
