@@ -83,8 +83,9 @@ class AdaINTranslator(ImageTranslator):
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Check the options and turn style images and the mask into float32 tensors.
 
-        Idempotent: prepared values pass through unchanged, so :meth:`translate` can prepare
-        once for a whole list of images.
+        Idempotent (preparing prepared values gives the same values; a style whose shorter
+        side already is ``style_size`` is not resized again), so :meth:`translate` prepares
+        once for a whole list of images and the core's per-batch call costs little.
         """
         options = dict(options)
         style_size = _check_style_size(options.get("style_size"))
