@@ -188,3 +188,84 @@ def gpu_available() -> bool:
 
 requires_gpu = pytest.mark.skipif(not torch.cuda.is_available() and not os.environ.get(
     "STYLEZOO_FORCE_GPU_TESTS"), reason="needs a CUDA device")
+
+
+# -- loopback Hub and upstream servers -----------------------------------------------------
+# Fixtures for tests of weight downloads that never leave the machine. Import the fixtures
+# into a test module or conftest.py (``from stylezoo.testing import loopback_hub``) and use
+# them by name. Settings huggingface_hub reads at import are patched per test (env vars set
+# after import have no effect); the suite itself should set HF_HUB_OFFLINE=1 at conftest
+# import so that a stray real request fails fast.
+
+from collections.abc import Iterable, Iterator  # noqa: E402
+
+from ._loopback import LoopbackServer, LoopbackUpstream, Request  # noqa: E402,F401
+from ._loopback_hub import LoopbackHub  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+from .registry import Family, Record  # noqa: E402
+
+
+def go_online(monkeypatch: pytest.MonkeyPatch, hub: LoopbackHub | None = None) -> None:
+    """Allow (loopback) downloads in this test, and point stylezoo's Hub calls at ``hub``.
+
+    Patches ``huggingface_hub.constants``: offline mode off, Xet off (the fake Hub speaks
+    plain HTTP), telemetry off; sets ``STYLEZOO_HUB_ENDPOINT`` to ``hub.url``.
+    """
+    from huggingface_hub import constants
+
+    from .hub import ENDPOINT_ENV
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    if hub is not None:
+        monkeypatch.setenv(ENDPOINT_ENV, hub.url)
+
+
+def go_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline mode for this test, as with ``HF_HUB_OFFLINE=1`` at startup."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture
+def loopback_upstream(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackUpstream]:
+    """A running plain file server (official download sites); downloads allowed, retries
+    after 0.05 s instead of seconds."""
+    from . import upstream
+
+    go_online(monkeypatch)
+    monkeypatch.setattr(upstream, "RETRY_WAITS", (0.05, 0.05))
+    with LoopbackUpstream() as server:
+        yield server
+
+
+@pytest.fixture
+def loopback_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackHub]:
+    """A running fake Hub; stylezoo's Hub calls go to it and downloads are allowed."""
+    with LoopbackHub(token="hf_loopback_token") as hub:
+        go_online(monkeypatch, hub)
+        yield hub
+
+
+class InProcessPlugin:
+    """Families and records registered in-process, e.g. records whose upstream URLs are
+    loopback URLs::
+
+        stylezoo.plugin_manager().register(InProcessPlugin(records=[record]))
+    """
+
+    def __init__(self, families: Iterable[Family] = (), records: Iterable[Record] = ()) -> None:
+        self.families = list(families)
+        self.records = list(records)
+
+    @hookimpl
+    def register_families(self, register: Any) -> None:
+        for family in self.families:
+            register(family)
+
+    @hookimpl
+    def register_records(self, register: Any) -> None:
+        for record in self.records:
+            register(record)
