@@ -183,6 +183,69 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_download(args: argparse.Namespace) -> int:
+    from .api import download
+
+    for source in args.sources:
+        path = download(source, revision=args.revision, token=args.token,
+                        cache_dir=args.cache_dir)
+        print(f"{source}\t{path}")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from .publish import push_to_hub
+
+    result = push_to_hub(args.directory, args.repo_id, private=args.private,
+                         revision=args.revision, token=args.token, commit_message=args.message)
+    print(f"pushed {args.directory} to {result.repo_id} at revision {result.revision}")
+    print(result.url)
+    for role, digest in result.sha256.items():
+        print(f"  {result.files[role]}  sha256 {digest}")
+    return 0
+
+
+def cmd_publish_registry(args: argparse.Namespace) -> int:
+    from .publish import publish_registry
+
+    results = publish_registry(args.org, args.pattern, private=args.private, token=args.token)
+    print(f"# Published {len(results)} model(s). Paste each line into its record in "
+          "registry/<family>.toml:")
+    for result in results:
+        family, variant = result.name.split("/", 1)
+        print(f"\n# {result.name}  (registry/{family}.toml, [models.{variant}])")
+        print(result.hub_table())
+    return 0
+
+
+def _add_hub_commands(sub: Any) -> None:
+    p = sub.add_parser("download", help="pre-fetch models into the cache (for images and "
+                       "air-gapped machines) and print where they went")
+    p.add_argument("sources", nargs="+", metavar="NAME",
+                   help="registry names or hf-hub:owner/name[@revision]")
+    p.add_argument("--revision", help="Hub branch, tag or commit")
+    p.add_argument("--token", help="Hugging Face token (private repositories)")
+    p.add_argument("--cache-dir", help="cache directory (default: the Hugging Face cache)")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("push", help="upload a saved model directory to the Hugging Face Hub")
+    p.add_argument("directory", help="a directory saved by stylezoo")
+    p.add_argument("--repo-id", required=True, help="owner/name")
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument("--revision", help="branch to commit to (default main)")
+    p.add_argument("--token", help="Hugging Face token with write access")
+    p.add_argument("--message", help="commit message")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("publish-registry", help="convert every official upstream model, push "
+                       "each to ORG/<family>-<variant>, print the records' hub lines")
+    p.add_argument("--org", required=True, help="Hub user or organisation")
+    p.add_argument("pattern", nargs="?", help="only names matching this wildcard")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--token", help="Hugging Face token with write access to ORG")
+    p.set_defaults(func=cmd_publish_registry)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -225,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a family option, e.g. alpha=0.5 (value parsed as JSON when possible)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_translate)
+
+    _add_hub_commands(sub)
     return parser
 
 

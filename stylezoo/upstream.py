@@ -170,13 +170,8 @@ def _check_member_name(member: str, archive: Path) -> None:
 
 
 def _open_member(archive: Path, member: str) -> Any:
-    if zipfile.is_zipfile(archive):
-        bundle = zipfile.ZipFile(archive)
-        names = bundle.namelist()
-        if member not in names:
-            bundle.close()
-            raise _missing_member(archive, member, names)
-        return _Closing(bundle.open(member), bundle)
+    # Tar first: an uncompressed tar whose last member is a zip (as new-style .pth files
+    # are) looks like a zip to zipfile.is_zipfile, which only looks at the end of the file.
     if tarfile.is_tarfile(archive):
         bundle = tarfile.open(archive, "r:*")
         try:
@@ -190,6 +185,13 @@ def _open_member(archive: Path, member: str) -> Any:
             raise DownloadError(f"Archive member {member!r} of {archive.name} is not a regular "
                                 "file (links and devices are never extracted).")
         return _Closing(bundle.extractfile(info), bundle)
+    if zipfile.is_zipfile(archive):
+        bundle = zipfile.ZipFile(archive)
+        names = bundle.namelist()
+        if member not in names:
+            bundle.close()
+            raise _missing_member(archive, member, names)
+        return _Closing(bundle.open(member), bundle)
     raise DownloadError(f"{archive.name} is neither a zip nor a tar archive, but the record "
                         f"names a member {member!r} in it. The download may be an error page; "
                         "delete it and try again.")
