@@ -108,7 +108,8 @@ def _commit(repo_id: str, uploads: Mapping[str, Any], *, private: bool, revision
 
     api = HfApi(endpoint=hub_endpoint(), token=token, library_name="stylezoo")
     try:
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        # private=None keeps the namespace's default visibility for new repositories.
+        api.create_repo(repo_id, private=private or None, exist_ok=True, repo_type="model")
         if revision and revision != "main":
             api.create_branch(repo_id, branch=revision, exist_ok=True)
         operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=content)
