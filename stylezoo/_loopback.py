@@ -37,13 +37,15 @@ class Fault:
     """What to do to the next ``times`` bodies served for a path.
 
     ``kind``: ``"drop"`` (send half the body, then cut the connection), ``"corrupt"`` (same
-    length, bytes flipped), ``"truncate"`` (a short body with a matching Content-Length), or
-    ``"status"`` (answer ``status`` with no body, e.g. 503).
+    length, bytes flipped), ``"truncate"`` (a short body with a matching Content-Length),
+    ``"status"`` (answer ``status`` with no body, e.g. 503), or ``"slow"`` (wait ``delay``
+    seconds, then answer normally).
     """
 
     kind: str
     times: int = 1
     status: int = 503
+    delay: float = 0.5
 
 
 class _Server(ThreadingHTTPServer):
@@ -148,9 +150,10 @@ class LoopbackServer:
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError
 
-    def add_fault(self, path: str, kind: str, times: int = 1, status: int = 503) -> None:
+    def add_fault(self, path: str, kind: str, times: int = 1, status: int = 503,
+                  delay: float = 0.5) -> None:
         """Make the next ``times`` requests for ``path`` (URL path, no query) misbehave."""
-        self.faults.setdefault(path, []).append(Fault(kind, times, status))
+        self.faults.setdefault(path, []).append(Fault(kind, times, status, delay))
 
     def _take_fault(self, path: str) -> Fault | None:
         pending = self.faults.get(path.split("?", 1)[0])
@@ -205,6 +208,9 @@ def send_file(server: LoopbackServer, handler: BaseHTTPRequestHandler, data: byt
         headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         data, status = data[start:], 206
     fault = server._take_fault(handler.path) if handler.command == "GET" else None
+    if fault is not None and fault.kind == "slow":
+        time.sleep(fault.delay)
+        fault = None
     if fault is None:
         send(handler, status, data, headers)
     elif fault.kind == "status":

@@ -1,0 +1,48 @@
+"""Every registry record is well formed: an upstream URL per role, a license, a config that
+builds (on the meta device, so it costs nothing), and a sane Hub table when there is one."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+import pytest
+import torch
+
+import stylezoo
+from stylezoo.family import complete_config
+from stylezoo.plugins import families
+from stylezoo.upstream import check_url
+
+NAMES = stylezoo.list_models()
+
+
+def test_the_registry_is_not_empty() -> None:
+    assert len(NAMES) >= 18  # at least the official CycleGAN generators
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_record_is_well_formed(name: str) -> None:
+    record = stylezoo.get_record(name)
+    family = families()[record.family]
+    assert isinstance(record.license, str) and record.license.strip(), "license is required"
+    assert set(record.upstream) == set(family.roles), (
+        f"upstream roles {sorted(record.upstream)} != family roles {list(family.roles)}")
+    for role, source in record.upstream.items():
+        assert check_url(source.get("url")) is None, f"{role}: {check_url(source.get('url'))}"
+        if "sha256" in source:
+            assert re.fullmatch(r"[0-9a-f]{64}", source["sha256"]), f"{role}: bad sha256"
+        if "member" in source:
+            member = PurePosixPath(source["member"])
+            assert not member.is_absolute() and ".." not in member.parts
+    if record.hub:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", str(record.hub.get("repo", ""))), "hub.repo"
+        assert set(record.hub.get("files", {})) <= set(family.roles)
+        for digest in record.hub.get("sha256", {}).values():
+            assert re.fullmatch(r"[0-9a-f]{64}", digest)
+
+    implementation = family.load_implementation()
+    config = complete_config(implementation.default_config, record.config, record.family)
+    with torch.device("meta"):
+        networks = implementation.build(config)
+    assert set(networks) == set(family.roles)
