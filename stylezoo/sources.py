@@ -7,6 +7,7 @@ checked, ready for :func:`~stylezoo.pretrained.load_files`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -197,7 +198,11 @@ def fetch_upstream_file(source: Mapping[str, Any], root: Path) -> Path:
         download(url, archive, label=PurePosixPath(member or archive.name).name)
         if not member:
             return archive
-        destination = archive.with_name(archive.name + ".members") / PurePosixPath(member).name
+        # Members of one archive often share a base name (every CUT model is
+        # .../latest_net_G.pth), so the member's full path picks the file name.
+        tag = hashlib.sha256(str(member).encode()).hexdigest()[:12]
+        destination = (archive.with_name(archive.name + ".members")
+                       / f"{tag}-{PurePosixPath(member).name}")
         if force:
             forget_file(destination)
         return extract_member(archive, str(member), destination)

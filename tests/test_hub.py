@@ -212,6 +212,20 @@ def test_archive_member_is_extracted_alone(kind: str, fresh_plugins: object,
     assert loopback_upstream.count("GET") == 1  # one archive download served all three
 
 
+def test_members_with_the_same_base_name_stay_apart(loopback_upstream: LoopbackUpstream,
+                                                     tmp_path: Path) -> None:
+    from stylezoo.sources import fetch_upstream_file
+
+    url = loopback_upstream.add_tar("cut.tar", {"checkpoints/a/latest_net_G.pth": b"first",
+                                                "checkpoints/b/latest_net_G.pth": b"second"})
+    first = fetch_upstream_file({"url": url, "member": "checkpoints/a/latest_net_G.pth"},
+                                tmp_path)
+    second = fetch_upstream_file({"url": url, "member": "checkpoints/b/latest_net_G.pth"},
+                                 tmp_path)
+    assert (first.read_bytes(), second.read_bytes()) == (b"first", b"second")
+    assert loopback_upstream.count("GET") == 1
+
+
 # -- hf-hub: repositories --------------------------------------------------------------------
 def saved_files(translator: stylezoo.Translator, tmp_path: Path, name: str) -> dict[str, bytes]:
     directory = translator.save_pretrained(tmp_path / name)
