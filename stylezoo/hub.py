@@ -180,7 +180,10 @@ def _hub_file(source: HubSource, filename: str, revision: str | None, options: H
             library_name="stylezoo", library_version=_version(),
         ))
     except Exception as exc:
-        raise _hub_error(exc, source, filename, options) from exc
+        mapped = _hub_error(exc, source, filename, options)
+        if mapped is exc:
+            raise
+        raise mapped from exc
 
 
 def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOptions

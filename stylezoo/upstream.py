@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import DownloadError
+from .errors import DownloadError, OfflineError
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ def download(url: str, destination: Path, *, label: str = "") -> Path:
     """
     if destination.is_file():
         return destination
+    from .hub import is_offline
+
+    if is_offline():  # callers check first; this guard keeps HF_HUB_OFFLINE=1 a promise
+        raise OfflineError(f"Downloading {url} is not allowed: HF_HUB_OFFLINE=1 is set. Unset "
+                           "it, or download the file elsewhere and use `stylezoo convert`.")
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".incomplete")
     failures: list[str] = []
