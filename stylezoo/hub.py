@@ -199,7 +199,8 @@ def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOpt
             "directory saved by stylezoo."
         )
     if isinstance(exc, (errors.RepositoryNotFoundError, errors.RevisionNotFoundError,
-                        errors.EntryNotFoundError)):
+                        errors.EntryNotFoundError)) and not isinstance(
+                            exc, errors.LocalEntryNotFoundError):  # that one: unreachable
         return DownloadError(f"{where} does not exist on the Hub ({type(exc).__name__}). "
                              "Check the repository id and revision (and token= for private "
                              "repositories).")
