@@ -135,10 +135,9 @@ def convert(family_or_name: str, checkpoint: PathLike | Mapping[str, PathLike],
         >>> stylezoo.convert("cyclegan", "horse2zebra.pth", "out/horse2zebra")
     """
     from . import __version__
-    from .family import ModelSpec, complete_config
+    from .family import ModelSpec, complete_config, family_io
     from .plugins import families
     from .pretrained import build_translator, save_directory
-    from .registry import IOSpec
     from .weights import sha256_file
 
     record = get_record(family_or_name) if "/" in family_or_name else None
@@ -154,7 +153,7 @@ def convert(family_or_name: str, checkpoint: PathLike | Mapping[str, PathLike],
     files = _checkpoint_files(checkpoint, family.roles, family_name)
     merged = {**(record.config if record else {}), **(config or {})}
     full_config = complete_config(implementation.default_config, merged, family_name)
-    io = IOSpec.from_mapping({**implementation.default_io, **(record.io if record else {})})
+    io = family_io(implementation, full_config, record.io if record else None)
     state_dicts = implementation.convert(files, full_config)
     provenance = {
         "converted_from": {role: {"file": path.name, "sha256": sha256_file(path)}
@@ -211,9 +210,8 @@ def create_model(family: str, config: Mapping[str, Any] | None = None, *,
     import torch
 
     from .devices import resolve_device, resolve_dtype
-    from .family import ModelSpec, complete_config
+    from .family import ModelSpec, complete_config, family_io
     from .plugins import families
-    from .registry import IOSpec
 
     available = families()
     if family not in available:
@@ -227,7 +225,7 @@ def create_model(family: str, config: Mapping[str, Any] | None = None, *,
         network.to(resolve_device(device), resolve_dtype(dtype))
     provenance = {"initialised": {"seed": seed}}
     spec = ModelSpec(family=family, config=full,
-                     io=IOSpec.from_mapping(implementation.default_io), name=name,
+                     io=family_io(implementation, full), name=name,
                      provenance=provenance)
     return implementation.translator(networks, spec)
 

@@ -41,7 +41,7 @@ def model_card(spec: ModelSpec, roles: Sequence[str], *, repo_id: str = "") -> s
         "```python",
         "import stylezoo",
         f"translator = stylezoo.load({json.dumps(source)})",
-        "result = translator.translate(\"input.jpg\")  # PIL image, same size as the input",
+        _usage_example(spec.family),
         "```", "",
         "## Details", "",
         f"- family: `{spec.family}`",
@@ -58,6 +58,20 @@ def model_card(spec: ModelSpec, roles: Sequence[str], *, repo_id: str = "") -> s
         lines += ["## Provenance", "", *_provenance_lines(spec.provenance), "", "```json",
                   json.dumps(dict(spec.provenance), indent=2), "```", ""]
     return "\n".join(lines)
+
+
+DEFAULT_USAGE = 'result = translator.translate("input.jpg")  # PIL image, same size as the input'
+
+
+def _usage_example(family: str) -> str:
+    """The family's own example line (``usage_example`` on its implementation), if any."""
+    from .plugins import families
+
+    try:
+        implementation = families()[family].load_implementation()
+    except Exception:  # an unknown or broken family still gets a card
+        return DEFAULT_USAGE
+    return str(getattr(implementation, "usage_example", DEFAULT_USAGE))
 
 
 def _provenance_lines(provenance: Mapping[str, Any]) -> list[str]:

@@ -70,6 +70,9 @@ class FamilyImplementation(Protocol):
     Attributes:
         default_config: every build option with its default; configs are validated against it.
         default_io: the family's :class:`IOSpec` fields (records may override them).
+            A family may also define ``io_for(config) -> Mapping`` for fields that depend on
+            the configuration (see :func:`family_io`), and ``usage_example``, a line of
+            Python using ``translator`` that model cards show (e.g. with a required option).
     """
 
     default_config: Mapping[str, Any]
@@ -87,6 +90,21 @@ class FamilyImplementation(Protocol):
                 ) -> dict[str, dict[str, torch.Tensor]]:
         """Read official checkpoints (by role) into state dicts of the built networks."""
         ...
+
+
+def family_io(implementation: FamilyImplementation, config: Mapping[str, Any],
+              overrides: Mapping[str, Any] | None = None) -> IOSpec:
+    """The io of a model: family defaults, then what the config implies, then overrides.
+
+    A family whose padding multiple or channel count depends on its configuration (e.g. a
+    U-Net's depth) provides ``io_for(config) -> Mapping``; records may still override.
+    """
+    io = dict(implementation.default_io)
+    io_for = getattr(implementation, "io_for", None)
+    if callable(io_for):
+        io.update(io_for(config))
+    io.update(overrides or {})
+    return IOSpec.from_mapping(io)
 
 
 def complete_config(defaults: Mapping[str, Any], config: Mapping[str, Any] | None,

@@ -232,10 +232,14 @@ def save_directory(directory: str | os.PathLike[str], spec: ModelSpec,
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
+        # mkdtemp makes a private (0700) folder; the model directory gets ordinary permissions.
+        os.chmod(staging, 0o777 & ~_current_umask())
         for role, state in state_dicts.items():
             tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
-            save_file(tensors, str(staging / weights_name(role)),
+            target = staging / weights_name(role)
+            save_file(tensors, str(target),
                       metadata={"format": "pt", "stylezoo_family": spec.family, "role": role})
+            os.chmod(target, 0o666 & ~_current_umask())  # safetensors writes 0600
         (staging / CONFIG_NAME).write_text(json.dumps(spec.to_json(), indent=2) + "\n",
                                            encoding="utf-8")
         (staging / CARD_NAME).write_text(model_card(spec, list(state_dicts)), encoding="utf-8")
@@ -250,6 +254,12 @@ def save_directory(directory: str | os.PathLike[str], spec: ModelSpec,
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return directory
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 _UNUSED_STATS = {"running_mean", "running_var", "num_batches_tracked"}

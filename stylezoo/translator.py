@@ -48,6 +48,9 @@ class Translator(Protocol):
                         overwrite: bool = False) -> Path: ...
 
 
+SOURCE_PARAMETER = "source"
+
+
 class ImageTranslator:
     """Base class of translators: image kinds in and out, padding, value ranges, devices.
 
@@ -63,7 +66,12 @@ class ImageTranslator:
 
     # -- to implement -----------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Run the networks on an NCHW batch in the network's range; return the same range."""
+        """Run the networks on an NCHW batch in the network's range; return the same range.
+
+        ``x`` is padded to the network's multiple and cast to its dtype. A subclass whose
+        ``forward`` declares a keyword-only ``source`` parameter also receives the batch as
+        given (unpadded, float32, in the network's range); ``source`` is not a user option.
+        """
         return self.networks["model"](x)
 
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +128,11 @@ class ImageTranslator:
         options = self._check_options(self.prepare_options(dict(options)))
         low, high = self.spec.io.range
         with torch.inference_mode():
+            if SOURCE_PARAMETER in _keyword_options(type(self).forward):
+                # The unpadded batch in float32, for families that need the exact input
+                # (e.g. to blend with it); padding and the model dtype would alter it.
+                source = batch.to(self.device, torch.float32)
+                options[SOURCE_PARAMETER] = source * (high - low) + low
             x = batch.to(self.device, self.dtype)
             x, size = imagelib.pad_to_multiple(x, self.spec.io.multiple, self.spec.io.min_size)
             y = self.forward(x * (high - low) + low, **options)
@@ -166,7 +179,7 @@ class ImageTranslator:
         return results
 
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        accepted = _keyword_options(type(self).forward)
+        accepted = _keyword_options(type(self).forward) - {SOURCE_PARAMETER}
         unknown = sorted(set(options) - accepted)
         if unknown:
             allowed = ", ".join(sorted(accepted)) or "none"

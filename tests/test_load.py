@@ -159,3 +159,25 @@ def test_weights_of_another_family_name_both_families(tmp_path: Path) -> None:
     with pytest.raises(stylezoo.WeightsError, match=r"belong to a 'cyclegan' model, not 'cut'"):
         stylezoo.convert("cut", checkpoint, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_saved_files_have_ordinary_permissions(saved: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o777 & ~umask
+    for path in saved.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) & 0o444 == 0o444 & ~umask, path.name
+
+
+def test_model_card_shows_the_family_usage(tmp_path: Path) -> None:
+    from stylezoo.card import DEFAULT_USAGE
+
+    cyclegan = random_translator("cyclegan", {"ngf": 8, "netG": "resnet_6blocks"})
+    assert DEFAULT_USAGE in (cyclegan.save_pretrained(tmp_path / "c") / "README.md").read_text()
+    if "adain" in stylezoo.plugins.families():
+        adain = random_translator("adain")
+        card = (adain.save_pretrained(tmp_path / "a") / "README.md").read_text()
+        assert 'style="painting.jpg"' in card and DEFAULT_USAGE not in card

@@ -11,6 +11,7 @@ module structure with in-place activations to pin that down independently.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -372,8 +373,11 @@ def test_unet_128_pads_to_128_only(tmp_path: Path) -> None:
     sd = official_state_dict(NGF, "unet_128", seed=8)
     path = tmp_path / "unet128.pth"
     torch.save(sd, path, _use_new_zipfile_serialization=False)
-    t = stylezoo.load(stylezoo.convert("pix2pix", path, tmp_path / "out",
-                                       config={"ngf": NGF, "netG": "unet_128"}))
+    out = stylezoo.convert("pix2pix", path, tmp_path / "out",
+                           config={"ngf": NGF, "netG": "unet_128"})
+    saved_io = json.loads((out / "config.json").read_text())["io"]
+    assert saved_io["multiple"] == 128 and saved_io["min_size"] == 128
+    t = stylezoo.load(out)
     assert t.spec.io.multiple == 128
     x = images(1, (128, 200), seed=9)
     expected = reference(sd, pad_reflect(x, 128), netG="unet_128")[..., :128, :200]

@@ -23,6 +23,8 @@ class AdaINFamily:
     default_config: Mapping[str, Any] = {"width": 64}
     # multiple 8: three 2×2 pools then three ×2 upsamplings. min_size 16: relu4_1 then has
     # at least 2×2 positions, so the unbiased variance of calc_mean_std is defined.
+    usage_example = ('result = translator.translate("photo.jpg", style="painting.jpg", '
+                     'alpha=0.8)')
     default_io: Mapping[str, Any] = {"range": [0.0, 1.0], "multiple": 8, "min_size": 16,
                                      "channels": 3}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from contextvars import ContextVar
 from numbers import Real
 from typing import Any
 
@@ -41,13 +40,6 @@ class InvalidOptionImageError(InvalidOptionError, InvalidImageError):
     """
 
 
-# The batch given to __call__, before the core casts and pads it: forward needs the
-# unpadded content (its size and its exact pixels) for the CORAL statistics and the mask
-# blend, and the core passes forward only the padded batch. A ContextVar keeps this safe
-# across threads and nested calls.
-_CONTENT: ContextVar[torch.Tensor | None] = ContextVar("stylezoo_adain_content", default=None)
-
-
 class AdaINTranslator(ImageTranslator):
     """Arbitrary style transfer: any style image, one model (Huang & Belongie, 2017).
 
@@ -72,13 +64,6 @@ class AdaINTranslator(ImageTranslator):
         # Read and resize the style (and mask) once, not once per batch of a list.
         options = self.prepare_options({**options, "style_size": style_size})
         return super().translate(image, batch_size=batch_size, **options)
-
-    def __call__(self, batch: torch.Tensor, **options: Any) -> torch.Tensor:
-        token = _CONTENT.set(batch)
-        try:
-            return super().__call__(batch, **options)
-        finally:
-            _CONTENT.reset(token)
 
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Check the options and turn style images and the mask into float32 tensors.
@@ -117,8 +102,8 @@ class AdaINTranslator(ImageTranslator):
 
     def forward(self, x: torch.Tensor, *, style: Sequence[torch.Tensor], alpha: float = 1.0,
                 style_weights: Sequence[float] | None = None, preserve_color: bool = False,
-                style_size: int | None = None, mask: torch.Tensor | None = None
-                ) -> torch.Tensor:
+                style_size: int | None = None, mask: torch.Tensor | None = None,
+                source: torch.Tensor | None = None) -> torch.Tensor:
         """Stylise an NCHW batch in [0, 1] (padded to a multiple of 8 by the core).
 
         Args:
@@ -136,16 +121,19 @@ class AdaINTranslator(ImageTranslator):
             mask: N×1×H×W or 1×1×H×W weights in [0, 1], 1 = stylise: the output is
                 mask·stylised + (1 − mask)·content in pixel space. A mask of another size
                 is resized (bilinear) to the content's size.
+            source: the unpadded content batch in float32, supplied by the core (not a user
+                option).
 
         Returns:
             The stylised batch (unbounded; the core clamps it to [0, 1]).
         """
-        encoder, decoder = self.networks["encoder"], self.networks["decoder"]
-        # The two roles may live on different devices (a device map), so each network is
-        # fed on its own device and dtype; the AdaIN arithmetic happens on the encoder's.
-        device, dtype = _placement(encoder)
-        content = _unpadded_content(x).to(device)
-        content_features = encoder(x.to(device, dtype)).float()
+        # The two roles may live on different devices (a device map): self.run feeds each
+        # network on its own device and dtype; the AdaIN arithmetic happens on the encoder's.
+        device = _placement(self.networks["encoder"])[0]
+        # The unpadded content in float32 (given by the core), for CORAL and the mask blend;
+        # when forward is called directly, the batch is all there is.
+        content = (source if source is not None else x).to(device, torch.float32)
+        content_features = self.run("encoder", x).float()
         # AdaIN statistics in float32 even for bfloat16 networks: variances of large
         # activations lose too much in 8 mantissa bits.
         content_mean, content_std = calc_mean_std(content_features)
@@ -158,10 +146,10 @@ class AdaINTranslator(ImageTranslator):
             if preserve_color:
                 # CORAL is per content image: one recoloured style per item of the batch.
                 pixels = coral(pixels.expand(x.shape[0], -1, -1, -1), content)
-            style_mean, style_std = calc_mean_std(encoder(pixels.to(dtype)).float())
+            style_mean, style_std = calc_mean_std(self.run("encoder", pixels).float())
             target = target + weight * (normalised * style_std + style_mean)
         target = target * alpha + content_features * (1 - alpha)
-        stylised = decoder(target.to(*_placement(decoder))).to(x.device)
+        stylised = self.run("decoder", target).to(x.device)
         if mask is None:
             return stylised
         return _blend(stylised, content.to(x.device), mask)
@@ -170,19 +158,6 @@ class AdaINTranslator(ImageTranslator):
 def _placement(network: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
     parameter = next(network.parameters())
     return parameter.device, parameter.dtype
-
-
-def _unpadded_content(x: torch.Tensor) -> torch.Tensor:
-    """The content as given to __call__ (float32, on x's device), or x itself.
-
-    ``x`` is the same batch, cast to the network's dtype and padded at the bottom/right;
-    the original keeps the exact pixels (e.g. float32 under a bfloat16 model).
-    """
-    content = _CONTENT.get()
-    if (content is None or content.ndim != 4 or content.shape[:2] != x.shape[:2]
-            or content.shape[-2] > x.shape[-2] or content.shape[-1] > x.shape[-1]):
-        content = x  # forward called directly: the batch is all there is
-    return content.to(x.device, torch.float32)
 
 
 def _blend(stylised: torch.Tensor, content: torch.Tensor, mask: torch.Tensor

@@ -6,7 +6,6 @@ import contextlib
 import logging
 import numbers
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -135,8 +134,7 @@ class Pix2PixFamily:
         "netG": "unet_256", "ngf": 64, "norm": "batch", "use_dropout": True,
         "input_nc": 3, "output_nc": 3,
     }
-    # multiple/min_size/channels are re-derived from the config in translator(): unet_128
-    # needs 128, unet_256 needs 256.
+    # multiple/min_size/channels follow the config (io_for): unet_128 needs 128, unet_256 256.
     default_io: Mapping[str, Any] = {"range": [-1.0, 1.0], "multiple": 256, "min_size": 256,
                                      "channels": 3}
 
@@ -144,14 +142,14 @@ class Pix2PixFamily:
         _check_config(config)
         return {"model": build_generator(dict(config))}
 
-    def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> Pix2PixTranslator:
+    def io_for(self, config: Mapping[str, Any]) -> Mapping[str, Any]:
         # The padding multiple is a property of the network (2 ** levels), not of the record:
         # padding a unet_128 input to 256 would change its per-image statistics.
-        side = 2 ** NUM_DOWNS[spec.config["netG"]]
-        io = replace(spec.io, multiple=side, min_size=side, channels=spec.config["input_nc"])
-        if io != spec.io:
-            logger.debug("pix2pix io %s replaced by %s (derived from netG)", spec.io, io)
-        return Pix2PixTranslator(networks, replace(spec, io=io))
+        side = 2 ** NUM_DOWNS[config["netG"]]
+        return {"multiple": side, "min_size": side, "channels": config["input_nc"]}
+
+    def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> Pix2PixTranslator:
+        return Pix2PixTranslator(networks, spec)
 
     def convert(self, files: Mapping[str, Path], config: Mapping[str, Any]
                 ) -> dict[str, dict[str, torch.Tensor]]:
