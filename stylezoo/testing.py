@@ -15,7 +15,7 @@ The mixin's tests run on CPU; CUDA checks run when a GPU is present.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,17 @@ import pytest
 import torch
 from PIL import Image
 
+from ._loopback import LoopbackServer, LoopbackUpstream, Request
+from ._loopback_hub import LoopbackHub
+from .hookspecs import hookimpl
+from .registry import Family, Record
 from .translator import Translator
+
+__all__ = [
+    "Family", "InProcessPlugin", "LoopbackHub", "LoopbackServer", "LoopbackUpstream", "Record",
+    "Request", "TranslatorContract", "go_offline", "go_online", "loopback_hub",
+    "loopback_upstream", "random_translator", "requires_gpu", "sample_rgb",
+]
 
 
 def random_translator(family: str, config: Mapping[str, Any] | None = None, *, seed: int = 0,
@@ -197,12 +207,6 @@ requires_gpu = pytest.mark.skipif(not torch.cuda.is_available() and not os.envir
 # after import have no effect); the suite itself should set HF_HUB_OFFLINE=1 at conftest
 # import so that a stray real request fails fast.
 
-from collections.abc import Iterable, Iterator  # noqa: E402
-
-from ._loopback import LoopbackServer, LoopbackUpstream, Request  # noqa: E402,F401
-from ._loopback_hub import LoopbackHub  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
-from .registry import Family, Record  # noqa: E402
 
 
 def go_online(monkeypatch: pytest.MonkeyPatch, hub: LoopbackHub | None = None) -> None:
