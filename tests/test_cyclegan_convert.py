@@ -162,6 +162,7 @@ def test_non_checkpoint_files_are_refused(tmp_path: Path) -> None:
         stylezoo.convert("cyclegan", tmp_path / "missing.pth", tmp_path / "out")
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_pickled_objects_are_never_executed(tmp_path: Path) -> None:
     import pickle
 
