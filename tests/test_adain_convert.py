@@ -1,6 +1,6 @@
 """adain: conversion of official-layout files and parity with the official formulas.
 
-The reference below is written from formats.md §5 with ``torch.nn.functional`` on the raw
+The reference below is written from the official architecture (pytorch-AdaIN) with ``torch.nn.functional`` on the raw
 state dicts; it deliberately does not import the plugin. The checkpoints are laid out like
 the official ``vgg_normalised.pth`` (the whole 53-entry VGG-19, 34 keys) and ``decoder.pth``
 (18 keys), saved in the legacy (non-zip) torch format, with random weights scaled so the
@@ -34,7 +34,7 @@ DECODER_STEPS = (1, "up", 5, 8, 11, 14, "up", 18, 21, "up", 25, 28)
 RELEASE = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
 
 
-# -- the reference, from formats.md §5 ----------------------------------------------------------
+# -- the reference, from the official architecture -----------------------------------------------
 def reference_encode(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     x = F.conv2d(x, state["0.weight"], state["0.bias"])  # folded caffe preprocessing
     for step in ENCODER_STEPS:

@@ -1,6 +1,6 @@
 """CUT / FastCUT: contract, official-file conversion against an independent forward, bad inputs.
 
-The reference forward below is written from the facts in formats.md §4 with
+The reference forward below is written from the official architecture with
 ``torch.nn.functional`` only; it does not import the plugin's model. Its blur-pool is a
 stride-1 blur subsampled by 2 and its blur up-sampler is a zero-stuffed conv, so it does not
 share the plugin's formulation either.

@@ -1,6 +1,6 @@
 """fast_style: contract, conversion parity with the official layout, records and bad inputs.
 
-The reference forward pass below is written from formats.md §6.1 with ``torch.nn.functional``
+The reference forward pass below is written from the official TransformerNet with ``torch.nn.functional``
 on the raw state dict; it deliberately does not import the plugin's model.
 """
 
@@ -24,7 +24,7 @@ from stylezoo.testing import TranslatorContract, random_translator, sample_rgb
 STYLES = ("candy", "mosaic", "rain_princess", "udnie")
 ARCHIVE_URL = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
 
-# (module, out, in, kernel) of every conv, in the official order (formats.md §6.1)
+# (module, out, in, kernel) of every conv, in the official order
 CONVS = [("conv1", 32, 3, 9), ("conv2", 64, 32, 3), ("conv3", 128, 64, 3)]
 CONVS += [(f"res{n}.conv{c}", 128, 128, 3) for n in range(1, 6) for c in (1, 2)]
 CONVS += [("deconv1", 64, 128, 3), ("deconv2", 32, 64, 3), ("deconv3", 3, 32, 9)]
@@ -70,7 +70,7 @@ def official_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def reference_forward(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """TransformerNet from formats.md §6.1: input and output on the 0–255 scale."""
+    """The official TransformerNet: input and output on the 0–255 scale."""
 
     def conv(name: str, y: torch.Tensor, stride: int = 1) -> torch.Tensor:
         weight = state[f"{name}.conv2d.weight"]

@@ -1,7 +1,7 @@
 """pix2pix: contract, official-layout conversion parity in all three test-time modes, key
 table, records and bad input.
 
-The references below are written from formats.md §3 with ``torch.nn.functional`` on the raw
+The references below are written from the official architecture with ``torch.nn.functional`` on the raw
 state dict (they do not import the plugin). One fact they add to §3.1: the official block
 applies its LeakyReLU(0.2) *in place* to its own input and then concatenates that same
 tensor, so the skip half of every concat carries LeakyReLU(x) (visible in the traced graph in
@@ -43,7 +43,7 @@ class TestPix2PixInstanceNormContract(TranslatorContract):
     config = {"ngf": 4, "netG": "unet_128", "norm": "instance"}
 
 
-# -- the official layout, from formats.md §3.2 ----------------------------------------------
+# -- the official state-dict layout ----------------------------------------------------------
 
 def level_prefix(level: int) -> str:
     """P_1 = model.model.1, P_{L+1} = P_L + .model.3."""
@@ -327,7 +327,7 @@ def test_running_stats_are_never_updated(official, converted, tmp_path: Path) ->
 
 def test_matches_official_module_structure(official, converted) -> None:
     """The official block structure (in-place activations, train mode, nn.Dropout), rebuilt
-    from formats.md §3.1 as modules, run right after torch.manual_seed like the README test."""
+    from the official architecture as modules, run right after torch.manual_seed like the README test."""
     sd, _ = official
 
     class Block(nn.Module):

@@ -1,7 +1,7 @@
 """AdaIN networks with the official module indices, and the AdaIN and CORAL formulas.
 
 The encoder is entries [0:31] of the official 53-entry ``vgg_normalised`` Sequential (the
-normalised VGG-19 through relu4_1, formats.md §5.1); the decoder is the official 29-entry
+normalised VGG-19 through relu4_1); the decoder is the official 29-entry
 Sequential (§5.2). Both are plain ``nn.Sequential`` so their state-dict keys are the official
 ones (``0.weight``, ``2.weight``, …, ``29.bias``; ``1.weight``, …, ``28.bias``).
 """

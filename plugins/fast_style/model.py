@@ -55,7 +55,7 @@ class UpsampleConvLayer(nn.Module):
 
 def _instance_norm(channels: int) -> nn.InstanceNorm2d:
     # Affine, but without running statistics: the official files' running_mean/var are
-    # leftovers of an old PyTorch and must never be used (formats.md §6.2, §7 item 2).
+    # leftovers of an old PyTorch and must never be used.
     return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
 
 
