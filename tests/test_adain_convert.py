@@ -1,10 +1,10 @@
 """adain: conversion of official-layout files and parity with the official formulas.
 
-The reference below is written from the official architecture (pytorch-AdaIN) with ``torch.nn.functional`` on the raw
-state dicts; it deliberately does not import the plugin. The checkpoints are laid out like
-the official ``vgg_normalised.pth`` (the whole 53-entry VGG-19, 34 keys) and ``decoder.pth``
-(18 keys), saved in the legacy (non-zip) torch format, with random weights scaled so the
-outputs spread over [0, 1] (clamping must not hide differences).
+The reference below is written from the official architecture (pytorch-AdaIN) with
+``torch.nn.functional`` on the raw state dicts; it deliberately does not import the plugin. The
+checkpoints are laid out like the official ``vgg_normalised.pth`` (the whole 53-entry VGG-19, 34
+keys) and ``decoder.pth`` (18 keys), saved in the legacy (non-zip) torch format, with random
+weights scaled so the outputs spread over [0, 1] (clamping must not hide differences).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import stylezoo
 from stylezoo.errors import WeightsError
 from stylezoo.testing import sample_rgb
 
-# (index, out channels, in channels, kernel) of every conv of the official files (§5.1, §5.2)
+# (index, out channels, in channels, kernel) of every conv of the official files
 ENCODER_CONVS = [(0, 3, 3, 1), (2, 64, 3, 3), (5, 64, 64, 3), (9, 128, 64, 3),
                  (12, 128, 128, 3), (16, 256, 128, 3), (19, 256, 256, 3), (22, 256, 256, 3),
                  (25, 256, 256, 3), (29, 512, 256, 3)]
@@ -72,7 +72,7 @@ def reference_adain(fc: torch.Tensor, fs: torch.Tensor) -> torch.Tensor:
 
 
 def reference_coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """3×H×W style recoloured with the statistics of a 3×H×W content (§5.3)."""
+    """3×H×W style recoloured with the statistics of a 3×H×W content."""
 
     def standardise(img: torch.Tensor) -> tuple[torch.Tensor, ...]:
         flat = img.reshape(3, -1)

@@ -28,7 +28,7 @@ RECORDS = {
 }
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "families" / "cut.md"
 
-# §4.1: blur-pool [1,2,1]⊗[1,2,1]/16; up-sampler [1,3,3,1]⊗[1,3,3,1]/64·4.
+# The official filters: blur-pool [1,2,1]⊗[1,2,1]/16; up-sampler [1,3,3,1]⊗[1,3,3,1]/64·4.
 DOWN_FILTER = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
 UP_FILTER = torch.tensor([[1.0, 3.0, 3.0, 1.0], [3.0, 9.0, 9.0, 3.0], [3.0, 9.0, 9.0, 3.0],
                           [1.0, 3.0, 3.0, 1.0]]) / 64 * 4
@@ -43,7 +43,7 @@ class TestCUTContract(TranslatorContract):
 
 def official_state_dict(ngf: int = 64, n_blocks: int = 9, seed: int = 0
                         ) -> dict[str, torch.Tensor]:
-    """Random weights under the §4.2 keys and shapes, filt buffers holding the constants."""
+    """Random weights under the official keys and shapes, filt buffers holding the constants."""
     generator = torch.Generator().manual_seed(seed)
 
     def conv(out_channels: int, in_channels: int, size: int) -> dict[str, torch.Tensor]:

@@ -1,7 +1,7 @@
 """fast_style: contract, conversion parity with the official layout, records and bad inputs.
 
-The reference forward pass below is written from the official TransformerNet with ``torch.nn.functional``
-on the raw state dict; it deliberately does not import the plugin's model.
+The reference forward pass below is written from the official TransformerNet with
+``torch.nn.functional`` on the raw state dict; it deliberately does not import the plugin's model.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""pix2pix: contract, official-layout conversion parity in all three test-time modes, key
-table, records and bad input.
+"""pix2pix: contract, official-layout conversion parity in all three test-time modes, key table,
+records and bad input.
 
-The references below are written from the official architecture with ``torch.nn.functional`` on the raw
-state dict (they do not import the plugin). One fact they add to §3.1: the official block
-applies its LeakyReLU(0.2) *in place* to its own input and then concatenates that same
-tensor, so the skip half of every concat carries LeakyReLU(x) (visible in the traced graph in
-lanpa/tensorboardX#215). ``test_matches_official_module_structure`` rebuilds the official
-module structure with in-place activations to pin that down independently.
+The references below are written from the official architecture with ``torch.nn.functional`` on
+the raw state dict (they do not import the plugin). One fact to note: the official block applies
+its LeakyReLU(0.2) *in place* to its own input and then concatenates that same tensor, so the
+skip half of every concat carries LeakyReLU(x) (visible in the traced graph in
+lanpa/tensorboardX#215). ``test_matches_official_module_structure`` rebuilds the official module
+structure with in-place activations to pin that down independently.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def official_state_dict(ngf: int, netG: str = "unet_256", norm: str = "batch", s
 def reference_generator(sd: dict[str, torch.Tensor], image: torch.Tensor, *, netG: str,
                         norm: str = "batch", mode: str = "train", dropout: bool = False
                         ) -> torch.Tensor:
-    """The official generator on ONE image (1×C×H×W in [-1, 1]), functional, from §3.1.
+    """The official generator on ONE image (1×C×H×W in [-1, 1]), functional.
 
     mode "train": BN with this image's statistics (train mode, batch of one), "eval": running
     statistics. dropout: F.dropout(p=0.5) on the output of levels 4…innermost-1, drawn when
@@ -327,7 +327,7 @@ def test_running_stats_are_never_updated(official, converted, tmp_path: Path) ->
 
 def test_matches_official_module_structure(official, converted) -> None:
     """The official block structure (in-place activations, train mode, nn.Dropout), rebuilt
-    from the official architecture as modules, run right after torch.manual_seed like the README test."""
+    as modules and run right after torch.manual_seed like the README test."""
     sd, _ = official
 
     class Block(nn.Module):

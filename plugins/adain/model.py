@@ -2,7 +2,7 @@
 
 The encoder is entries [0:31] of the official 53-entry ``vgg_normalised`` Sequential (the
 normalised VGG-19 through relu4_1); the decoder is the official 29-entry
-Sequential (§5.2). Both are plain ``nn.Sequential`` so their state-dict keys are the official
+Sequential. Both are plain ``nn.Sequential`` so their state-dict keys are the official
 ones (``0.weight``, ``2.weight``, …, ``29.bias``; ``1.weight``, …, ``28.bias``).
 """
 
