@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .api import (
@@ -46,6 +47,9 @@ from .publish import PushResult, publish_registry, push_to_hub
 from .registry import Family, IOSpec, Record, records_from_toml
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where logs go (nothing reaches stderr by default).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from .translator import ImageTranslator, Translator
