@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import sys
 import tarfile
 import time
@@ -85,6 +86,14 @@ def download(url: str, destination: Path, *, label: str = "") -> Path:
                 ) from exc
             failures.append(f"HTTP {exc.code}")
         except (OSError, ValueError) as exc:  # URLError, resets, timeouts, short bodies
+            if isinstance(getattr(exc, "reason", None), socket.gaierror):
+                # The host name does not resolve (typically: no network): retrying only
+                # makes an offline machine wait.
+                raise DownloadError(
+                    f"Could not download {url}: its host name does not resolve ({exc.reason}). "
+                    "Check your connection, or download the file elsewhere and run "
+                    "`stylezoo convert NAME FILE -o DIR`."
+                ) from exc
             failures.append(f"{type(exc).__name__}: {exc}")
         if wait is not None:
             logger.warning("Download of %s failed (%s); retry %d in %.0f s.", url, failures[-1],

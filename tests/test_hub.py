@@ -147,6 +147,29 @@ def test_server_errors_are_retried(small_record: stylezoo.Record,
     assert loopback_upstream.count("GET") == 3
 
 
+def test_unresolvable_host_fails_at_once_without_retries(small_record: stylezoo.Record,
+                                                         loopback_upstream: LoopbackUpstream,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    import socket
+    import urllib.error
+
+    from stylezoo import upstream
+
+    attempts = []
+
+    def no_dns(url: str, partial: Path, label: str) -> None:
+        attempts.append(url)
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(upstream, "_fetch_into", no_dns)
+    monkeypatch.setattr(upstream, "RETRY_WAITS", (30.0, 30.0))  # would be felt if used
+    started = time.perf_counter()
+    with pytest.raises(stylezoo.DownloadError, match="host name does not resolve"):
+        stylezoo.load(small_record.name)
+    assert len(attempts) == 1 and time.perf_counter() - started < 5
+
+
 def test_corrupt_download_is_fetched_once_more(small_record: stylezoo.Record,
                                                loopback_upstream: LoopbackUpstream,
                                                converted_reference: stylezoo.Translator) -> None:
