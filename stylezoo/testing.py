@@ -192,10 +192,6 @@ class TranslatorContract:
             self._translate(translator, np.zeros((1, 1, 3), np.uint8))
 
 
-def gpu_available() -> bool:
-    return torch.cuda.is_available()
-
-
 requires_gpu = pytest.mark.skipif(not torch.cuda.is_available() and not os.environ.get(
     "STYLEZOO_FORCE_GPU_TESTS"), reason="needs a CUDA device")
 

@@ -115,21 +115,16 @@ def load_strict(build: Callable[[], Mapping[str, nn.Module]],
         cast = {k: (v.to(device=target, dtype=dtype) if v.is_floating_point()
                     else v.to(device=target)) for k, v in state.items()}
         network.load_state_dict(cast, strict=True, assign=True)
-        _materialise_leftovers(network, target, dtype)
+        _check_materialised(network, label)
     return networks
 
 
-def _materialise_leftovers(network: nn.Module, device: torch.device, dtype: torch.dtype) -> None:
-    """Non-persistent buffers are not in the state dict; rebuild them off the meta device."""
-    leftovers = [name for name, t in network.named_buffers() if t.is_meta]
-    leftovers += [name for name, t in network.named_parameters() if t.is_meta]
-    if not leftovers:
-        return
-    for module in network.modules():
-        reset = getattr(module, "reset_buffers", None)
-        if callable(reset) and any(b.is_meta for b in module.buffers(recurse=False)):
-            reset(device=device, dtype=dtype)
-    still = [name for name, t in network.named_buffers() if t.is_meta]
-    if still:
-        raise WeightsError(f"Tensors {still} were not initialised by the weights; the "
-                           "network defines non-persistent state without reset_buffers().")
+def _check_materialised(network: nn.Module, label: str) -> None:
+    """Every tensor must come from the weights: non-persistent buffers would stay on meta."""
+    leftovers = [name for name, t in (*network.named_parameters(), *network.named_buffers())
+                 if t.is_meta]
+    if leftovers:
+        raise WeightsError(
+            f"{label}: tensors {leftovers} are not in the state dict, so loading cannot fill "
+            "them. Register them as persistent buffers (the family's code needs a fix)."
+        )
