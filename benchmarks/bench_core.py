@@ -29,8 +29,14 @@ def median_time(function, repeats: int) -> float:  # type: ignore[no-untyped-def
 
 def import_time(module: str, repeats: int) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                    check=True).stdout) for _ in range(repeats)]
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(repeats)
+    ]
     return statistics.median(samples)
 
 
@@ -38,8 +44,11 @@ def family_options(name: str) -> dict:  # type: ignore[type-arg]
     import torch
 
     # AdaIN needs a style; a fixed random 256² style keeps runs comparable.
-    return {"style": torch.rand(3, 256, 256, generator=torch.Generator().manual_seed(0))} \
-        if name == "adain" else {}
+    return (
+        {"style": torch.rand(3, 256, 256, generator=torch.Generator().manual_seed(0))}
+        if name == "adain"
+        else {}
+    )
 
 
 def bench_family(name: str, size: int, repeats: int) -> None:
@@ -59,9 +68,11 @@ def bench_family(name: str, size: int, repeats: int) -> None:
             translator(image, **options)  # warm-up
             results[dtype] = median_time(lambda t=translator: t(image, **options), repeats)
         ratio = results[torch.float32] / results[torch.bfloat16]
-        print(f"{name:11s} load {load_s * 1000:6.1f} ms | {size}² float32 "
-              f"{results[torch.float32]:6.3f} s | bfloat16 {results[torch.bfloat16]:6.3f} s | "
-              f"bf16 speed-up {ratio:4.2f}×")
+        print(
+            f"{name:11s} load {load_s * 1000:6.1f} ms | {size}² float32 "
+            f"{results[torch.float32]:6.3f} s | bfloat16 {results[torch.bfloat16]:6.3f} s | "
+            f"bf16 speed-up {ratio:4.2f}×"
+        )
 
 
 def main() -> int:
@@ -75,11 +86,15 @@ def main() -> int:
 
     import stylezoo
 
-    print(f"python {platform.python_version()}, torch {torch.__version__}, "
-          f"stylezoo {stylezoo.__version__}, {platform.machine()}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"import stylezoo: {import_time('stylezoo', args.repeats) * 1000:.0f} ms "
-          f"(import torch: {import_time('torch', args.repeats) * 1000:.0f} ms)")
+    print(
+        f"python {platform.python_version()}, torch {torch.__version__}, "
+        f"stylezoo {stylezoo.__version__}, {platform.machine()}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"import stylezoo: {import_time('stylezoo', args.repeats) * 1000:.0f} ms "
+        f"(import torch: {import_time('torch', args.repeats) * 1000:.0f} ms)"
+    )
 
     names = sorted(stylezoo.plugins.families()) if args.family == "all" else [args.family]
     for name in names:

@@ -43,8 +43,7 @@ def main() -> int:
     from stylezoo.hub import ENDPOINT_ENV
     from stylezoo.testing import InProcessPlugin, LoopbackHub, LoopbackUpstream
 
-    with tempfile.TemporaryDirectory() as tmp, LoopbackUpstream() as upstream, \
-            LoopbackHub() as hub:
+    with tempfile.TemporaryDirectory() as tmp, LoopbackUpstream() as upstream, LoopbackHub() as hub:
         os.environ["STYLEZOO_CACHE"] = str(Path(tmp) / "stylezoo")
         os.environ[ENDPOINT_ENV] = hub.url
         model = stylezoo.create_model("cyclegan", seed=0)
@@ -52,23 +51,31 @@ def main() -> int:
         torch.save(model.state_dicts()["model"], buffer)
         url = upstream.add_file("horse2zebra.pth", buffer.getvalue())
         hub.commit_directory("bench/cyclegan", model.save_pretrained(Path(tmp) / "saved"))
-        record = stylezoo.Record(name="cyclegan/bench", family="cyclegan",
-                                 upstream={"model": {"url": url}})
+        record = stylezoo.Record(
+            name="cyclegan/bench", family="cyclegan", upstream={"model": {"url": url}}
+        )
         stylezoo.plugin_manager().register(InProcessPlugin(records=[record]), name="bench")
         cache_dir = Path(tmp) / "hf"
         stylezoo.list_models()  # plugins loaded before timing
 
-        sources = {"registry name (upstream .pth, converted)": "cyclegan/bench",
-                   "hf-hub: repo": "hf-hub:bench/cyclegan"}
-        print(f"CycleGAN resnet_9blocks ngf 64, .pth {len(buffer.getvalue()) / 1e6:.1f} MB, "
-              f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        sources = {
+            "registry name (upstream .pth, converted)": "cyclegan/bench",
+            "hf-hub: repo": "hf-hub:bench/cyclegan",
+        }
+        print(
+            f"CycleGAN resnet_9blocks ngf 64, .pth {len(buffer.getvalue()) / 1e6:.1f} MB, "
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        )
         for label, source in sources.items():
             first = timed(lambda s=source: stylezoo.load(s, cache_dir=cache_dir))
             cached = statistics.median(
                 timed(lambda s=source: stylezoo.load(s, cache_dir=cache_dir))
-                for _ in range(args.repeats))
-            print(f"{label:42s} first {first * 1000:7.1f} ms | cached {cached * 1000:6.1f} ms | "
-                  f"ratio {first / cached:5.1f}×")
+                for _ in range(args.repeats)
+            )
+            print(
+                f"{label:42s} first {first * 1000:7.1f} ms | cached {cached * 1000:6.1f} ms | "
+                f"ratio {first / cached:5.1f}×"
+            )
     return 0
 
 

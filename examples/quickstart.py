@@ -53,8 +53,10 @@ def main() -> int:
             checkpoint = make_demo_checkpoint(out_dir)
             stylezoo.convert("cyclegan", checkpoint, model_dir)
         model = str(model_dir)
-        print(f"No trained model given: using {model_dir}, converted from a random-weight "
-              "checkpoint in the official layout (the result is not a meaningful translation).")
+        print(
+            f"No trained model given: using {model_dir}, converted from a random-weight "
+            "checkpoint in the official layout (the result is not a meaningful translation)."
+        )
 
     started = time.perf_counter()
     translator = stylezoo.load(model, device="auto")
@@ -64,10 +66,14 @@ def main() -> int:
     result_path = out_dir / "chelsea-translated.png"
     result.save(result_path)
     print(f"{translator!r}")
-    print(f"loaded in {loaded - started:.2f} s, translated {photo.size[0]}×{photo.size[1]} in "
-          f"{done - loaded:.2f} s")
-    print(f"input:  {photo_path}\noutput: {result_path} ({result.size[0]}×{result.size[1]}, "
-          f"{result.mode})")
+    print(
+        f"loaded in {loaded - started:.2f} s, translated {photo.size[0]}×{photo.size[1]} in "
+        f"{done - loaded:.2f} s"
+    )
+    print(
+        f"input:  {photo_path}\noutput: {result_path} ({result.size[0]}×{result.size[1]}, "
+        f"{result.mode})"
+    )
     return 0
 
 

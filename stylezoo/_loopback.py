@@ -116,8 +116,9 @@ class LoopbackServer:
         if self._server is None:
             self._server = _bind(self, self._port)  # a restarted server keeps its URL
             self._port = self._server.server_address[1]
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.05}, daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
             self._thread.start()
         return self
 
@@ -150,8 +151,9 @@ class LoopbackServer:
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError
 
-    def add_fault(self, path: str, kind: str, times: int = 1, status: int = 503,
-                  delay: float = 0.5) -> None:
+    def add_fault(
+        self, path: str, kind: str, times: int = 1, status: int = 503, delay: float = 0.5
+    ) -> None:
         """Make the next ``times`` requests for ``path`` (URL path, no query) misbehave."""
         self.faults.setdefault(path, []).append(Fault(kind, times, status, delay))
 
@@ -167,8 +169,11 @@ class LoopbackServer:
 
     def count(self, method: str | None = None, contains: str = "") -> int:
         """How many requests matched ``method`` and had ``contains`` in their path."""
-        return sum(1 for r in self.requests
-                   if (method is None or r.method == method) and contains in r.path)
+        return sum(
+            1
+            for r in self.requests
+            if (method is None or r.method == method) and contains in r.path
+        )
 
 
 def _bind(owner: LoopbackServer, port: int) -> _Server:
@@ -182,8 +187,14 @@ def _bind(owner: LoopbackServer, port: int) -> _Server:
             time.sleep(0.05)
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
-         headers: Mapping[str, str] | None = None, *, length: int | None = None) -> None:
+def send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+    *,
+    length: int | None = None,
+) -> None:
     """Answer with ``body`` (omitted for HEAD); ``length`` overrides Content-Length."""
     handler.send_response(status)
     for key, value in (headers or {}).items():
@@ -194,8 +205,12 @@ def send(handler: BaseHTTPRequestHandler, status: int, body: bytes = b"",
         handler.wfile.write(body)
 
 
-def send_file(server: LoopbackServer, handler: BaseHTTPRequestHandler, data: bytes,
-              headers: Mapping[str, str] | None = None) -> None:
+def send_file(
+    server: LoopbackServer,
+    handler: BaseHTTPRequestHandler,
+    data: bytes,
+    headers: Mapping[str, str] | None = None,
+) -> None:
     """Serve ``data`` honouring ``Range: bytes=N-`` and the path's pending fault."""
     headers = dict(headers or {})
     headers.setdefault("Accept-Ranges", "bytes")
@@ -232,7 +247,7 @@ def _range_start(value: str | None) -> int | None:
     if not value or not value.startswith("bytes=") or not value.endswith("-"):
         return None
     try:
-        return int(value[len("bytes="):-1])
+        return int(value[len("bytes=") : -1])
     except ValueError:
         return None
 
@@ -278,5 +293,4 @@ class LoopbackUpstream(LoopbackServer):
         if handler.command not in ("GET", "HEAD") or path not in self.files:
             send(handler, 404, b"not found")
             return
-        send_file(self, handler, self.files[path],
-                  {"Content-Type": "application/octet-stream"})
+        send_file(self, handler, self.files[path], {"Content-Type": "application/octet-stream"})

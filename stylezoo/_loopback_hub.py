@@ -38,10 +38,18 @@ def git_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def _json(handler: BaseHTTPRequestHandler, status: int, value: Any,
-          headers: Mapping[str, str] | None = None) -> None:
-    send(handler, status, json.dumps(value).encode(),
-         {"Content-Type": "application/json", **(headers or {})})
+def _json(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    value: Any,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    send(
+        handler,
+        status,
+        json.dumps(value).encode(),
+        {"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def _error(handler: BaseHTTPRequestHandler, status: int, code: str, commit: str = "") -> None:
@@ -68,8 +76,15 @@ class LoopbackHub(LoopbackServer):
         self._counter = 0
 
     # -- writing repositories ---------------------------------------------------------------
-    def commit(self, repo_id: str, files: Mapping[str, bytes], *, branch: str = "main",
-               tag: str | None = None, private: bool = False) -> str:
+    def commit(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes],
+        *,
+        branch: str = "main",
+        tag: str | None = None,
+        private: bool = False,
+    ) -> str:
         """Commit ``files`` (merged over the branch head) and return the 40-hex commit id."""
         repo = self._repo(repo_id, private)
         parent = repo.commits.get(repo.branches.get(branch, ""), {})
@@ -87,15 +102,16 @@ class LoopbackHub(LoopbackServer):
     def _repo(self, repo_id: str, private: bool = False) -> _Repo:
         if repo_id not in self.repos:
             self.repos[repo_id] = _Repo(private=private)
-            self._commit(repo_id, self.repos[repo_id], {".gitattributes": _GITATTRIBUTES},
-                         "main", None)
+            self._commit(
+                repo_id, self.repos[repo_id], {".gitattributes": _GITATTRIBUTES}, "main", None
+            )
         return self.repos[repo_id]
 
-    def _commit(self, repo_id: str, repo: _Repo, files: dict[str, bytes], branch: str,
-                tag: str | None) -> str:
+    def _commit(
+        self, repo_id: str, repo: _Repo, files: dict[str, bytes], branch: str, tag: str | None
+    ) -> str:
         self._counter += 1
-        sha = hashlib.sha1(f"{repo_id}:{self._counter}".encode(),
-                           usedforsecurity=False).hexdigest()
+        sha = hashlib.sha1(f"{repo_id}:{self._counter}".encode(), usedforsecurity=False).hexdigest()
         repo.commits[sha] = files
         repo.branches[branch] = sha
         if tag:
@@ -137,8 +153,9 @@ class LoopbackHub(LoopbackServer):
             return False
         return not repo.private or handler.headers.get("Authorization") == f"Bearer {self.token}"
 
-    def _resolve_file(self, handler: BaseHTTPRequestHandler, repo_id: str, revision: str,
-                      filename: str) -> None:
+    def _resolve_file(
+        self, handler: BaseHTTPRequestHandler, repo_id: str, revision: str, filename: str
+    ) -> None:
         if not self._allowed(handler, repo_id):
             _error(handler, 404, "RepoNotFound")
             return
@@ -154,9 +171,16 @@ class LoopbackHub(LoopbackServer):
         if filename.endswith(self.lfs_suffixes):
             sha256 = hashlib.sha256(data).hexdigest()
             cdn = f"http://localhost:{self.port}/cdn/{sha256}"  # another origin, like the Hub
-            send(handler, 302, headers={**headers, "Location": cdn,
-                                        "X-Linked-Etag": f'"{sha256}"',
-                                        "X-Linked-Size": str(len(data))})
+            send(
+                handler,
+                302,
+                headers={
+                    **headers,
+                    "Location": cdn,
+                    "X-Linked-Etag": f'"{sha256}"',
+                    "X-Linked-Size": str(len(data)),
+                },
+            )
         else:
             send_file(self, handler, data, headers)
 
@@ -178,15 +202,34 @@ class LoopbackHub(LoopbackServer):
             _error(handler, 404, "RevisionNotFound")
         elif action == "revision":
             files = repo.commits[commit]
-            _json(handler, 200, {"id": repo_id, "modelId": repo_id, "sha": commit,
-                                 "private": repo.private, "tags": [], "downloads": 0,
-                                 "likes": 0, "siblings": [{"rfilename": p} for p in files]})
+            _json(
+                handler,
+                200,
+                {
+                    "id": repo_id,
+                    "modelId": repo_id,
+                    "sha": commit,
+                    "private": repo.private,
+                    "tags": [],
+                    "downloads": 0,
+                    "likes": 0,
+                    "siblings": [{"rfilename": p} for p in files],
+                },
+            )
         elif action == "tree":
             _json(handler, 200, self._tree(repo.commits[commit], "/".join(rest[2:])))
         elif action == "preupload":
             body = self._body(handler)
-            _json(handler, 200, {"files": [{"path": f["path"], "uploadMode": "regular",
-                                            "shouldIgnore": False} for f in body["files"]]})
+            _json(
+                handler,
+                200,
+                {
+                    "files": [
+                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                        for f in body["files"]
+                    ]
+                },
+            )
         elif action == "commit":
             self._create_commit(handler, repo_id, revision)
         else:
@@ -197,22 +240,33 @@ class LoopbackHub(LoopbackServer):
         for path, data in sorted(files.items()):
             if prefix and not path.startswith(prefix.rstrip("/") + "/"):
                 continue
-            entry: dict[str, Any] = {"type": "file", "oid": git_oid(data), "size": len(data),
-                                     "path": path}
+            entry: dict[str, Any] = {
+                "type": "file",
+                "oid": git_oid(data),
+                "size": len(data),
+                "path": path,
+            }
             if path.endswith(self.lfs_suffixes):
-                entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data),
-                                "pointerSize": 134}
+                entry["lfs"] = {
+                    "oid": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
+                    "pointerSize": 134,
+                }
             entries.append(entry)
         return entries
 
     @staticmethod
     def _refs(repo: _Repo) -> dict[str, Any]:
         def refs(kind: str, table: Mapping[str, str]) -> list[dict[str, str]]:
-            return [{"name": n, "ref": f"refs/{kind}/{n}", "targetCommit": c}
-                    for n, c in table.items()]
+            return [
+                {"name": n, "ref": f"refs/{kind}/{n}", "targetCommit": c} for n, c in table.items()
+            ]
 
-        return {"branches": refs("heads", repo.branches), "tags": refs("tags", repo.tags),
-                "converts": []}
+        return {
+            "branches": refs("heads", repo.branches),
+            "tags": refs("tags", repo.tags),
+            "converts": [],
+        }
 
     @staticmethod
     def _body(handler: BaseHTTPRequestHandler) -> Any:
@@ -225,8 +279,9 @@ class LoopbackHub(LoopbackServer):
         if repo_id in self.repos:
             _json(handler, 409, {**url, "error": "You already created this model repo"})
             return
-        self._repo(repo_id, private=bool(body.get("private"))
-                   or body.get("visibility") == "private")
+        self._repo(
+            repo_id, private=bool(body.get("private")) or body.get("visibility") == "private"
+        )
         _json(handler, 200, url)
 
     def _create_branch(self, handler: BaseHTTPRequestHandler, repo: _Repo, branch: str) -> None:
@@ -237,8 +292,7 @@ class LoopbackHub(LoopbackServer):
         repo.branches[branch] = repo.branches.get(start) or repo.tags.get(start) or start
         _json(handler, 200, {})
 
-    def _create_commit(self, handler: BaseHTTPRequestHandler, repo_id: str,
-                       branch: str) -> None:
+    def _create_commit(self, handler: BaseHTTPRequestHandler, repo_id: str, branch: str) -> None:
         repo = self.repos[repo_id]
         if branch not in repo.branches:
             _error(handler, 404, "RevisionNotFound")
@@ -250,9 +304,20 @@ class LoopbackHub(LoopbackServer):
             if item["key"] == "file":
                 files[value["path"]] = base64.b64decode(value["content"])
             elif item["key"] in ("deletedFile", "deletedFolder"):
-                files = {p: d for p, d in files.items()
-                         if p != value["path"] and not p.startswith(value["path"] + "/")}
+                files = {
+                    p: d
+                    for p, d in files.items()
+                    if p != value["path"] and not p.startswith(value["path"] + "/")
+                }
         commit = self._commit(repo_id, repo, files, branch, None)
-        _json(handler, 200, {"commitOid": commit, "success": True, "hookOutput": "",
-                             "commitUrl": f"{self.url}/{repo_id}/commit/{commit}",
-                             "pullRequestUrl": None})
+        _json(
+            handler,
+            200,
+            {
+                "commitOid": commit,
+                "success": True,
+                "hookOutput": "",
+                "commitUrl": f"{self.url}/{repo_id}/commit/{commit}",
+                "pullRequestUrl": None,
+            },
+        )

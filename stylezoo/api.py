@@ -47,9 +47,17 @@ def model_info(name: str) -> dict[str, Any]:
     return get_record(name).to_dict()
 
 
-def load(source: PathLike, *, device: Any = None, dtype: Any = None, device_map: Any = None,
-         revision: str | None = None, token: str | bool | None = None,
-         cache_dir: PathLike | None = None, local_files_only: bool = False) -> Translator:
+def load(
+    source: PathLike,
+    *,
+    device: Any = None,
+    dtype: Any = None,
+    device_map: Any = None,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_dir: PathLike | None = None,
+    local_files_only: bool = False,
+) -> Translator:
     """Load a translator from a local directory, a Hub repository or a registry name.
 
     Sources, in order:
@@ -92,8 +100,14 @@ def load(source: PathLike, *, device: Any = None, dtype: Any = None, device_map:
     return load_files(model, device=device, dtype=dtype, device_map=device_map)
 
 
-def download(source: str, *, revision: str | None = None, token: str | bool | None = None,
-             cache_dir: PathLike | None = None, local_files_only: bool = False) -> Path:
+def download(
+    source: str,
+    *,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_dir: PathLike | None = None,
+    local_files_only: bool = False,
+) -> Path:
     """Fetch a model's files into the cache without loading it; returns their directory.
 
     For building images or preparing air-gapped machines: after this, :func:`load` of the
@@ -106,8 +120,13 @@ def download(source: str, *, revision: str | None = None, token: str | bool | No
     return _resolve(source, revision, token, cache_dir, local_files_only).directory
 
 
-def _resolve(source: PathLike, revision: str | None, token: str | bool | None,
-             cache_dir: PathLike | None, local_files_only: bool) -> Any:
+def _resolve(
+    source: PathLike,
+    revision: str | None,
+    token: str | bool | None,
+    cache_dir: PathLike | None,
+    local_files_only: bool,
+) -> Any:
     from .hub import HubOptions
     from .sources import resolve
 
@@ -115,9 +134,14 @@ def _resolve(source: PathLike, revision: str | None, token: str | bool | None,
     return resolve(source, revision=revision, options=options)
 
 
-def convert(family_or_name: str, checkpoint: PathLike | Mapping[str, PathLike],
-            output: PathLike, *, config: Mapping[str, Any] | None = None,
-            overwrite: bool = False) -> Path:
+def convert(
+    family_or_name: str,
+    checkpoint: PathLike | Mapping[str, PathLike],
+    output: PathLike,
+    *,
+    config: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Convert official checkpoint(s) into a stylezoo directory.
 
     Args:
@@ -148,26 +172,33 @@ def convert(family_or_name: str, checkpoint: PathLike | Mapping[str, PathLike],
     family = available[family_name]
     implementation = family.load_implementation()
     if not callable(getattr(implementation, "convert", None)):
-        raise CheckpointError(f"The {family_name} family has no converter for official "
-                              "checkpoints.")
+        raise CheckpointError(
+            f"The {family_name} family has no converter for official checkpoints."
+        )
     files = _checkpoint_files(checkpoint, family.roles, family_name)
     merged = {**(record.config if record else {}), **(config or {})}
     full_config = complete_config(implementation.default_config, merged, family_name)
     io = family_io(implementation, full_config, record.io if record else None)
     state_dicts = implementation.convert(files, full_config)
     provenance = {
-        "converted_from": {role: {"file": path.name, "sha256": sha256_file(path)}
-                           for role, path in files.items()},
+        "converted_from": {
+            role: {"file": path.name, "sha256": sha256_file(path)} for role, path in files.items()
+        },
         "converter": f"stylezoo {__version__}",
     }
     if record:
         provenance["upstream"] = {role: dict(src) for role, src in record.upstream.items()}
     spec = ModelSpec(
-        family=family_name, config=full_config, io=io, name=record.name if record else "",
-        description=record.description if record else "", license=(record.license if record
-                                                                   else "unknown"),
-        paper=record.paper if record else "", homepage=record.homepage if record else "",
-        provenance=provenance, version=__version__,
+        family=family_name,
+        config=full_config,
+        io=io,
+        name=record.name if record else "",
+        description=record.description if record else "",
+        license=(record.license if record else "unknown"),
+        paper=record.paper if record else "",
+        homepage=record.homepage if record else "",
+        provenance=provenance,
+        version=__version__,
     )
     # Validate by loading before anything is written: a bad checkpoint never leaves files.
     import torch
@@ -176,8 +207,9 @@ def convert(family_or_name: str, checkpoint: PathLike | Mapping[str, PathLike],
     return save_directory(output, spec, state_dicts, overwrite=overwrite)
 
 
-def _checkpoint_files(checkpoint: PathLike | Mapping[str, PathLike], roles: tuple[str, ...],
-                      family: str) -> dict[str, Path]:
+def _checkpoint_files(
+    checkpoint: PathLike | Mapping[str, PathLike], roles: tuple[str, ...], family: str
+) -> dict[str, Path]:
     if isinstance(checkpoint, Mapping):
         files = {str(role): Path(path) for role, path in checkpoint.items()}
     elif len(roles) == 1:
@@ -188,17 +220,24 @@ def _checkpoint_files(checkpoint: PathLike | Mapping[str, PathLike], roles: tupl
             f"such as {{{', '.join(repr(r) + ': path' for r in roles)}}}."
         )
     if set(files) != set(roles):
-        raise InvalidOptionError(f"The {family} family needs checkpoints for roles "
-                                 f"{list(roles)}; got {sorted(files)}.")
+        raise InvalidOptionError(
+            f"The {family} family needs checkpoints for roles {list(roles)}; got {sorted(files)}."
+        )
     for role, path in files.items():
         if not path.is_file():
             raise CheckpointError(f"Checkpoint {str(path)!r} ({role}) does not exist.")
     return files
 
 
-def create_model(family: str, config: Mapping[str, Any] | None = None, *,
-                 seed: int | None = None, device: Any = "cpu", dtype: Any = None,
-                 name: str = "") -> Translator:
+def create_model(
+    family: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    seed: int | None = None,
+    device: Any = "cpu",
+    dtype: Any = None,
+    name: str = "",
+) -> Translator:
     """A translator of ``family`` with freshly initialised (untrained) weights.
 
     The starting point for training, and a model for tests and demos. ``seed`` makes the
@@ -224,13 +263,18 @@ def create_model(family: str, config: Mapping[str, Any] | None = None, *,
     for network in networks.values():
         network.to(resolve_device(device), resolve_dtype(dtype))
     provenance = {"initialised": {"seed": seed}}
-    spec = ModelSpec(family=family, config=full,
-                     io=family_io(implementation, full), name=name,
-                     provenance=provenance)
+    spec = ModelSpec(
+        family=family,
+        config=full,
+        io=family_io(implementation, full),
+        name=name,
+        provenance=provenance,
+    )
     return implementation.translator(networks, spec)
 
 
-def save_pretrained(translator: Translator, directory: PathLike, *,
-                    overwrite: bool = False) -> Path:
+def save_pretrained(
+    translator: Translator, directory: PathLike, *, overwrite: bool = False
+) -> Path:
     """Save a translator as config.json + safetensors + README.md (see ``Translator``)."""
     return translator.save_pretrained(directory, overwrite=overwrite)

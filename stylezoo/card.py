@@ -34,16 +34,22 @@ def model_card(spec: ModelSpec, roles: Sequence[str], *, repo_id: str = "") -> s
     ]
     source = f"hf-hub:{repo_id}" if repo_id else "DIRECTORY_OR_REPO"
     lines = [
-        *front, "",
-        f"# {title}", "",
-        spec.description or f"A {spec.family} model saved by stylezoo.", "",
-        "## Use", "",
+        *front,
+        "",
+        f"# {title}",
+        "",
+        spec.description or f"A {spec.family} model saved by stylezoo.",
+        "",
+        "## Use",
+        "",
         "```python",
         "import stylezoo",
         f"translator = stylezoo.load({json.dumps(source)})",
         _usage_example(spec.family),
-        "```", "",
-        "## Details", "",
+        "```",
+        "",
+        "## Details",
+        "",
         f"- family: `{spec.family}`",
         f"- weights: {', '.join(f'`{r}.safetensors`' for r in roles)}",
         f"- license: {spec.license or 'unknown'}",
@@ -52,11 +58,28 @@ def model_card(spec: ModelSpec, roles: Sequence[str], *, repo_id: str = "") -> s
         lines.append(f"- paper: {spec.paper}")
     if spec.homepage:
         lines.append(f"- homepage: {spec.homepage}")
-    lines += ["", "Configuration:", "", "```json", json.dumps(dict(spec.config), indent=2),
-              "```", "", "Input/output: " + json.dumps(spec.io.to_dict()), ""]
+    lines += [
+        "",
+        "Configuration:",
+        "",
+        "```json",
+        json.dumps(dict(spec.config), indent=2),
+        "```",
+        "",
+        "Input/output: " + json.dumps(spec.io.to_dict()),
+        "",
+    ]
     if spec.provenance:
-        lines += ["## Provenance", "", *_provenance_lines(spec.provenance), "", "```json",
-                  json.dumps(dict(spec.provenance), indent=2), "```", ""]
+        lines += [
+            "## Provenance",
+            "",
+            *_provenance_lines(spec.provenance),
+            "",
+            "```json",
+            json.dumps(dict(spec.provenance), indent=2),
+            "```",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -82,9 +105,11 @@ def _provenance_lines(provenance: Mapping[str, Any]) -> list[str]:
         url = dict(upstream.get(role, {})).get("url", "")
         member = dict(upstream.get(role, {})).get("member", "")
         origin = f" ({url}" + (f", member `{member}`" if member else "") + ")" if url else ""
-        lines.append(f"- `{role}` was converted from the official file `{source.get('file')}`"
-                     f"{origin} with sha256 `{source.get('sha256')}` by "
-                     f"{provenance.get('converter', 'stylezoo')}.")
+        lines.append(
+            f"- `{role}` was converted from the official file `{source.get('file')}`"
+            f"{origin} with sha256 `{source.get('sha256')}` by "
+            f"{provenance.get('converter', 'stylezoo')}."
+        )
     for key, value in provenance.items():
         if key not in ("converted_from", "upstream", "converter"):
             lines.append(f"- {key.replace('_', ' ')}: `{json.dumps(value)}`")

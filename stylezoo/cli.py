@@ -50,8 +50,10 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     for plugin in listing:
         families = ", ".join(plugin["families"]) or "-"
-        print(f"{plugin['name']}: families {families}; {plugin['records']} records"
-              f" ({plugin['distribution'] or 'registered in-process'})")
+        print(
+            f"{plugin['name']}: families {families}; {plugin['records']} records"
+            f" ({plugin['distribution'] or 'registered in-process'})"
+        )
     for failure in failures:
         print(f"FAILED {failure['plugin']} ({failure['stage']}): {failure['error']}")
     return 1 if failures else 0
@@ -89,8 +91,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
                     f"With several checkpoints, name each one's role: ROLE=PATH (got {item!r})."
                 )
             checkpoints[role] = path
-    out = convert(args.family, checkpoints, args.output, config=_parse_settings(args.set),
-                  overwrite=args.overwrite)
+    out = convert(
+        args.family,
+        checkpoints,
+        args.output,
+        config=_parse_settings(args.set),
+        overwrite=args.overwrite,
+    )
     print(out)
     return 0
 
@@ -100,8 +107,11 @@ def _collect_inputs(inputs: Sequence[str]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                )
+            )
         else:
             files.append(path)
     return files
@@ -150,15 +160,15 @@ def cmd_translate(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     resolved_inputs = {f.resolve() for f in files if f.exists()}
     failures: list[tuple[Path, str]] = []
-    progress = tqdm(files, unit="image", disable=len(files) < 2 or args.quiet,
-                    file=sys.stderr)
+    progress = tqdm(files, unit="image", disable=len(files) < 2 or args.quiet, file=sys.stderr)
     for source in progress:
         target = _output_path(source, args.inputs, out_dir)
         if target.suffix.lower() not in IMAGE_SUFFIXES:
             target = target.with_suffix(".png")
         if target.resolve() in resolved_inputs:
-            failures.append((source, f"output {target} would overwrite an input; choose "
-                                     "another -o directory"))
+            failures.append(
+                (source, f"output {target} would overwrite an input; choose another -o directory")
+            )
             continue
         try:
             image = open_image(source)
@@ -187,8 +197,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     from .api import download
 
     for source in args.sources:
-        path = download(source, revision=args.revision, token=args.token,
-                        cache_dir=args.cache_dir)
+        path = download(source, revision=args.revision, token=args.token, cache_dir=args.cache_dir)
         print(f"{source}\t{path}")
     return 0
 
@@ -196,8 +205,14 @@ def cmd_download(args: argparse.Namespace) -> int:
 def cmd_push(args: argparse.Namespace) -> int:
     from .publish import push_to_hub
 
-    result = push_to_hub(args.directory, args.repo_id, private=args.private,
-                         revision=args.revision, token=args.token, commit_message=args.message)
+    result = push_to_hub(
+        args.directory,
+        args.repo_id,
+        private=args.private,
+        revision=args.revision,
+        token=args.token,
+        commit_message=args.message,
+    )
     print(f"pushed {args.directory} to {result.repo_id} at revision {result.revision}")
     print(result.url)
     for role, digest in result.sha256.items():
@@ -209,8 +224,10 @@ def cmd_publish_registry(args: argparse.Namespace) -> int:
     from .publish import publish_registry
 
     results = publish_registry(args.org, args.pattern, private=args.private, token=args.token)
-    print(f"# Published {len(results)} model(s). Paste each line into its record in "
-          "registry/<family>.toml:")
+    print(
+        f"# Published {len(results)} model(s). Paste each line into its record in "
+        "registry/<family>.toml:"
+    )
     for result in results:
         family, variant = result.name.split("/", 1)
         print(f"\n# {result.name}  (registry/{family}.toml, [models.{variant}])")
@@ -219,10 +236,14 @@ def cmd_publish_registry(args: argparse.Namespace) -> int:
 
 
 def _add_hub_commands(sub: Any) -> None:
-    p = sub.add_parser("download", help="pre-fetch models into the cache (for images and "
-                       "air-gapped machines) and print where they went")
-    p.add_argument("sources", nargs="+", metavar="NAME",
-                   help="registry names or hf-hub:owner/name[@revision]")
+    p = sub.add_parser(
+        "download",
+        help="pre-fetch models into the cache (for images and "
+        "air-gapped machines) and print where they went",
+    )
+    p.add_argument(
+        "sources", nargs="+", metavar="NAME", help="registry names or hf-hub:owner/name[@revision]"
+    )
     p.add_argument("--revision", help="Hub branch, tag or commit")
     p.add_argument("--token", help="Hugging Face token (private repositories)")
     p.add_argument("--cache-dir", help="cache directory (default: the Hugging Face cache)")
@@ -237,8 +258,11 @@ def _add_hub_commands(sub: Any) -> None:
     p.add_argument("--message", help="commit message")
     p.set_defaults(func=cmd_push)
 
-    p = sub.add_parser("publish-registry", help="convert every official upstream model, push "
-                       "each to ORG/<family>-<variant>, print the records' hub lines")
+    p = sub.add_parser(
+        "publish-registry",
+        help="convert every official upstream model, push "
+        "each to ORG/<family>-<variant>, print the records' hub lines",
+    )
     p.add_argument("--org", required=True, help="Hub user or organisation")
     p.add_argument("pattern", nargs="?", help="only names matching this wildcard")
     p.add_argument("--private", action="store_true")
@@ -249,8 +273,9 @@ def _add_hub_commands(sub: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="stylezoo", description="Image-to-image translation "
-                                     "and style transfer models.")
+    parser = argparse.ArgumentParser(
+        prog="stylezoo", description="Image-to-image translation and style transfer models."
+    )
     parser.add_argument("--version", action="version", version=f"stylezoo {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show log messages")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -270,11 +295,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("convert", help="convert official checkpoint(s) to a stylezoo directory")
     p.add_argument("family", help="a family (cyclegan) or a registry name (cyclegan/horse2zebra)")
-    p.add_argument("checkpoint", nargs="+",
-                   help="the official file, or ROLE=PATH pairs for multi-network families")
+    p.add_argument(
+        "checkpoint",
+        nargs="+",
+        help="the official file, or ROLE=PATH pairs for multi-network families",
+    )
     p.add_argument("-o", "--output", required=True, help="directory to write")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config option (value parsed as JSON when possible)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config option (value parsed as JSON when possible)",
+    )
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_convert)
 
@@ -284,8 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0, mps")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="a family option, e.g. alpha=0.5 (value parsed as JSON when possible)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a family option, e.g. alpha=0.5 (value parsed as JSON when possible)",
+    )
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_translate)
 
@@ -296,8 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args) or 0)
     except StylezooError as exc:

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     import torch
 
 
-def place_roles(files: Mapping[str, Path], *, device: Any = None, device_map: Any = None
-                ) -> dict[str, torch.device]:
+def place_roles(
+    files: Mapping[str, Path], *, device: Any = None, device_map: Any = None
+) -> dict[str, torch.device]:
     """The device of every role in ``files``.
 
     Args:
@@ -38,12 +39,15 @@ def place_roles(files: Mapping[str, Path], *, device: Any = None, device_map: An
         if unknown:
             raise InvalidOptionError(
                 f"device_map names role(s) {unknown}, but this model has roles {roles}. Use "
-                "those role names as keys, e.g. {" + ", ".join(f"{r!r}: 'cpu'" for r in roles)
+                "those role names as keys, e.g. {"
+                + ", ".join(f"{r!r}: 'cpu'" for r in roles)
                 + "}."
             )
         default = resolve_device(device or "cpu")
-        return {role: resolve_device(device_map[role]) if role in device_map else default
-                for role in roles}
+        return {
+            role: resolve_device(device_map[role]) if role in device_map else default
+            for role in roles
+        }
     if device_map is not None and device is not None:
         raise InvalidOptionError(
             f"Pass either device={device!r} or device_map={device_map!r}, not both (device is "

@@ -9,9 +9,14 @@ import torch
 from .errors import DeviceError
 
 _DTYPES = {
-    "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
-    "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-    "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
 }
 
 
@@ -27,17 +32,23 @@ def resolve_device(device: Any) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise DeviceError(f"Unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:1' "
-                          "or 'mps'.") from exc
+        raise DeviceError(
+            f"Unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'."
+        ) from exc
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceError(f"Device {device!r} was requested but CUDA is not available "
-                              "here. Use device='cpu' or device='auto'.")
+            raise DeviceError(
+                f"Device {device!r} was requested but CUDA is not available "
+                "here. Use device='cpu' or device='auto'."
+            )
         if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise DeviceError(f"Device {device!r} does not exist: this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s).")
-    if resolved.type == "mps" and not (getattr(torch.backends, "mps", None)
-                                       and torch.backends.mps.is_available()):
+            raise DeviceError(
+                f"Device {device!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)."
+            )
+    if resolved.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
         raise DeviceError(f"Device {device!r} was requested but MPS is not available here.")
     return resolved
 
@@ -48,8 +59,9 @@ def resolve_dtype(dtype: Any) -> torch.dtype:
         return torch.float32
     if isinstance(dtype, torch.dtype):
         if not dtype.is_floating_point:
-            raise DeviceError(f"dtype {dtype} is not a floating dtype; use float32, bfloat16 "
-                              "or float16.")
+            raise DeviceError(
+                f"dtype {dtype} is not a floating dtype; use float32, bfloat16 or float16."
+            )
         return dtype
     name = str(dtype).removeprefix("torch.")
     if name not in _DTYPES:

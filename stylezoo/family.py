@@ -45,19 +45,29 @@ class ModelSpec:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "stylezoo_version": self.version, "family": self.family,
-            "config": dict(self.config), "io": self.io.to_dict(), "name": self.name,
-            "description": self.description, "license": self.license, "paper": self.paper,
-            "homepage": self.homepage, "provenance": dict(self.provenance),
+            "stylezoo_version": self.version,
+            "family": self.family,
+            "config": dict(self.config),
+            "io": self.io.to_dict(),
+            "name": self.name,
+            "description": self.description,
+            "license": self.license,
+            "paper": self.paper,
+            "homepage": self.homepage,
+            "provenance": dict(self.provenance),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ModelSpec:
         return cls(
-            family=data["family"], config=dict(data.get("config", {})),
-            io=IOSpec.from_mapping(data.get("io")), name=data.get("name", ""),
-            description=data.get("description", ""), license=data.get("license", "unknown"),
-            paper=data.get("paper", ""), homepage=data.get("homepage", ""),
+            family=data["family"],
+            config=dict(data.get("config", {})),
+            io=IOSpec.from_mapping(data.get("io")),
+            name=data.get("name", ""),
+            description=data.get("description", ""),
+            license=data.get("license", "unknown"),
+            paper=data.get("paper", ""),
+            homepage=data.get("homepage", ""),
             provenance=dict(data.get("provenance", {})),
             version=data.get("stylezoo_version", ""),
         )
@@ -86,14 +96,18 @@ class FamilyImplementation(Protocol):
         """Wrap loaded networks into a translator."""
         ...
 
-    def convert(self, files: Mapping[str, Path], config: Mapping[str, Any]
-                ) -> dict[str, dict[str, torch.Tensor]]:
+    def convert(
+        self, files: Mapping[str, Path], config: Mapping[str, Any]
+    ) -> dict[str, dict[str, torch.Tensor]]:
         """Read official checkpoints (by role) into state dicts of the built networks."""
         ...
 
 
-def family_io(implementation: FamilyImplementation, config: Mapping[str, Any],
-              overrides: Mapping[str, Any] | None = None) -> IOSpec:
+def family_io(
+    implementation: FamilyImplementation,
+    config: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+) -> IOSpec:
     """The io of a model: family defaults, then what the config implies, then overrides.
 
     A family whose padding multiple or channel count depends on its configuration (e.g. a
@@ -107,8 +121,9 @@ def family_io(implementation: FamilyImplementation, config: Mapping[str, Any],
     return IOSpec.from_mapping(io)
 
 
-def complete_config(defaults: Mapping[str, Any], config: Mapping[str, Any] | None,
-                    family: str) -> dict[str, Any]:
+def complete_config(
+    defaults: Mapping[str, Any], config: Mapping[str, Any] | None, family: str
+) -> dict[str, Any]:
     """Fill a config with the family defaults; unknown keys are an error naming the allowed."""
     config = dict(config or {})
     unknown = sorted(set(config) - set(defaults))

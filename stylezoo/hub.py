@@ -108,15 +108,21 @@ class HubSource:
                 "'hf-hub:owner/name@revision'."
             )
         if pinned and revision and pinned != revision:
-            raise InvalidOptionError(f"{text!r} pins revision {pinned!r} but revision="
-                                     f"{revision!r} was passed; give only one of them.")
+            raise InvalidOptionError(
+                f"{text!r} pins revision {pinned!r} but revision="
+                f"{revision!r} was passed; give only one of them."
+            )
         return cls(repo_id=repo_id, revision=pinned or revision)
 
     @classmethod
     def from_record(cls, record: Record, revision: str | None = None) -> HubSource:
         hub = record.hub
-        return cls(repo_id=str(hub["repo"]), revision=revision or hub.get("revision"),
-                   files=dict(hub.get("files", {})), sha256=dict(hub.get("sha256", {})))
+        return cls(
+            repo_id=str(hub["repo"]),
+            revision=revision or hub.get("revision"),
+            files=dict(hub.get("files", {})),
+            sha256=dict(hub.get("sha256", {})),
+        )
 
     def filename(self, role: str) -> str:
         from .pretrained import weights_name
@@ -161,24 +167,44 @@ def fetch_hub_model(source: HubSource, options: HubOptions) -> LocalModel:
         files[role] = verify_file(
             lambda force, name=filename: _hub_file(source, name, commit, options, force=force),
             expected=lambda path, role=role: source.sha256.get(role) or expected_blob_hash(path),
-            check=check_safetensors, label=f"{source.repo_id}/{filename}",
-            forget=_forget_blob, allow_refetch=not is_offline(options.local_files_only),
+            check=check_safetensors,
+            label=f"{source.repo_id}/{filename}",
+            forget=_forget_blob,
+            allow_refetch=not is_offline(options.local_files_only),
         )
-    return LocalModel(spec=spec, files=files, directory=config.parent,
-                      origin=f"{HF_HUB_PREFIX}{source.repo_id}@{commit}")
+    return LocalModel(
+        spec=spec,
+        files=files,
+        directory=config.parent,
+        origin=f"{HF_HUB_PREFIX}{source.repo_id}@{commit}",
+    )
 
 
-def _hub_file(source: HubSource, filename: str, revision: str | None, options: HubOptions,
-              *, force: bool = False) -> Path:
+def _hub_file(
+    source: HubSource,
+    filename: str,
+    revision: str | None,
+    options: HubOptions,
+    *,
+    force: bool = False,
+) -> Path:
     from huggingface_hub import hf_hub_download
 
     try:
-        return Path(hf_hub_download(
-            source.repo_id, filename, revision=revision, token=options.token,
-            cache_dir=hub_cache_dir(options.cache_dir), endpoint=hub_endpoint(),
-            local_files_only=options.local_files_only, force_download=force,
-            library_name="stylezoo", library_version=_version(),
-        ))
+        return Path(
+            hf_hub_download(
+                source.repo_id,
+                filename,
+                revision=revision,
+                token=options.token,
+                cache_dir=hub_cache_dir(options.cache_dir),
+                endpoint=hub_endpoint(),
+                local_files_only=options.local_files_only,
+                force_download=force,
+                library_name="stylezoo",
+                library_version=_version(),
+            )
+        )
     except Exception as exc:
         mapped = _hub_error(exc, source, filename, options)
         if mapped is exc:
@@ -186,8 +212,7 @@ def _hub_file(source: HubSource, filename: str, revision: str | None, options: H
         raise mapped from exc
 
 
-def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOptions
-               ) -> Exception:
+def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOptions) -> Exception:
     from huggingface_hub import errors
 
     where = f"{filename!r} of {source.describe()}"
@@ -198,16 +223,21 @@ def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOpt
             f"{source.describe()}` on a machine with internet and copy the cache, or load a "
             "directory saved by stylezoo."
         )
-    if isinstance(exc, (errors.RepositoryNotFoundError, errors.RevisionNotFoundError,
-                        errors.EntryNotFoundError)) and not isinstance(
-                            exc, errors.LocalEntryNotFoundError):  # that one: unreachable
-        return DownloadError(f"{where} does not exist on the Hub ({type(exc).__name__}). "
-                             "Check the repository id and revision (and token= for private "
-                             "repositories).")
+    if isinstance(
+        exc,
+        (errors.RepositoryNotFoundError, errors.RevisionNotFoundError, errors.EntryNotFoundError),
+    ) and not isinstance(exc, errors.LocalEntryNotFoundError):  # that one: unreachable
+        return DownloadError(
+            f"{where} does not exist on the Hub ({type(exc).__name__}). "
+            "Check the repository id and revision (and token= for private "
+            "repositories)."
+        )
     if isinstance(exc, (errors.HTTPError, OSError, errors.HFValidationError)):
-        return DownloadError(f"Could not download {where}: {type(exc).__name__}: "
-                             f"{_first_line(exc)}. Check your connection, or set "
-                             "HF_HUB_OFFLINE=1 to use only cached files.")
+        return DownloadError(
+            f"Could not download {where}: {type(exc).__name__}: "
+            f"{_first_line(exc)}. Check your connection, or set "
+            "HF_HUB_OFFLINE=1 to use only cached files."
+        )
     return exc
 
 
@@ -229,8 +259,9 @@ def hub_reachable(source: HubSource, options: HubOptions) -> bool | str:
     """
     from huggingface_hub import errors, get_hf_file_metadata, hf_hub_url
 
-    url = hf_hub_url(source.repo_id, "config.json", revision=source.revision,
-                     endpoint=hub_endpoint())
+    url = hf_hub_url(
+        source.repo_id, "config.json", revision=source.revision, endpoint=hub_endpoint()
+    )
     try:
         get_hf_file_metadata(url, token=options.token, timeout=10)
     except (errors.HTTPError, errors.EntryNotFoundError, OSError) as exc:
@@ -247,4 +278,3 @@ def _version() -> str:
     from . import __version__
 
     return __version__
-

@@ -152,12 +152,16 @@ def _prepare_pil(image: Image.Image, name: str) -> Prepared:
     if mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float32) / 65535.0
         gray = torch.from_numpy(np.clip(array, 0, 1)).unsqueeze(0)
-        return Prepared(gray.expand(3, -1, -1).contiguous(),
-                        Restore("pil", 1, None, pil_mode=mode, pil_info=info))
+        return Prepared(
+            gray.expand(3, -1, -1).contiguous(),
+            Restore("pil", 1, None, pil_mode=mode, pil_info=info),
+        )
     if mode == "F":
         gray = torch.from_numpy(np.asarray(image, dtype=np.float32).clip(0, 1)).unsqueeze(0)
-        return Prepared(gray.expand(3, -1, -1).contiguous(),
-                        Restore("pil", 1, None, pil_mode="F", pil_info=info))
+        return Prepared(
+            gray.expand(3, -1, -1).contiguous(),
+            Restore("pil", 1, None, pil_mode="F", pil_info=info),
+        )
     if mode in _PIL_VIA_RGB:
         rgb = _u8_to_tensor(np.asarray(image.convert("RGB")))
         return Prepared(rgb, Restore("pil", 3, None, pil_mode=mode, pil_info=info))
@@ -170,8 +174,10 @@ def _prepare_pil(image: Image.Image, name: str) -> Prepared:
         prepared.restore.kind, prepared.restore.pil_mode = "pil", mode
         prepared.restore.pil_info = info
         return prepared
-    raise InvalidImageError(f"{name} has PIL mode {mode!r}, which stylezoo cannot translate. "
-                            "Convert it first, e.g. image.convert('RGB').")
+    raise InvalidImageError(
+        f"{name} has PIL mode {mode!r}, which stylezoo cannot translate. "
+        "Convert it first, e.g. image.convert('RGB')."
+    )
 
 
 def _u8_to_tensor(array: np.ndarray) -> torch.Tensor:
@@ -202,12 +208,18 @@ def _prepare_numpy(array: np.ndarray, name: str) -> Prepared:
             raise InvalidImageError(f"{name} contains NaN or infinite values.")
         values = np.clip(values, 0.0, 1.0)
     else:
-        raise InvalidImageError(f"{name} has dtype {dtype}; use uint8 (0–255), uint16 "
-                                "(0–65535) or float (0–1).")
+        raise InvalidImageError(
+            f"{name} has dtype {dtype}; use uint8 (0–255), uint16 (0–65535) or float (0–1)."
+        )
     chw = torch.from_numpy(np.ascontiguousarray(values)).permute(2, 0, 1)
     rgb, channels, alpha = _split_channels(chw)
-    restore = Restore("numpy", channels, alpha, numpy_dtype=dtype if dtype != np.bool_ else
-                      np.dtype(np.float32), numpy_shape=shape)
+    restore = Restore(
+        "numpy",
+        channels,
+        alpha,
+        numpy_dtype=dtype if dtype != np.bool_ else np.dtype(np.float32),
+        numpy_shape=shape,
+    )
     return Prepared(rgb, restore)
 
 
@@ -234,17 +246,25 @@ def _prepare_tensor(tensor: torch.Tensor, name: str) -> Prepared:
             "2, 3 or 4 channels."
         )
     if not chw.is_floating_point():
-        raise InvalidImageError(f"{name} is a {tensor.dtype} tensor; pass floats in [0, 1] "
-                                "(e.g. tensor.float() / 255).")
+        raise InvalidImageError(
+            f"{name} is a {tensor.dtype} tensor; pass floats in [0, 1] (e.g. tensor.float() / 255)."
+        )
     _check_size(chw.shape[1], chw.shape[2], name)
     rgb, channels, alpha = _split_channels(chw.detach().float().clamp(0, 1))
-    restore = Restore("tensor", channels, alpha, tensor_dtype=tensor.dtype,
-                      tensor_device=tensor.device, tensor_batched=batched)
+    restore = Restore(
+        "tensor",
+        channels,
+        alpha,
+        tensor_dtype=tensor.dtype,
+        tensor_device=tensor.device,
+        tensor_batched=batched,
+    )
     return Prepared(rgb, restore)
 
 
-def pad_to_multiple(batch: torch.Tensor, multiple: int, min_size: int = 1
-                    ) -> tuple[torch.Tensor, tuple[int, int]]:
+def pad_to_multiple(
+    batch: torch.Tensor, multiple: int, min_size: int = 1
+) -> tuple[torch.Tensor, tuple[int, int]]:
     """Reflect-pad the bottom and right of an NCHW batch so H and W are acceptable.
 
     Acceptable means a multiple of ``multiple`` and at least ``min_size``. Pads larger than

@@ -83,8 +83,11 @@ def check_safetensors(path: Path) -> str | None:
         return f"is not a readable safetensors file ({exc})"
     if not isinstance(header, dict):
         return "is not a safetensors file (header is not a JSON object)"
-    ends = [entry["data_offsets"][1] for key, entry in header.items()
-            if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry]
+    ends = [
+        entry["data_offsets"][1]
+        for key, entry in header.items()
+        if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry
+    ]
     expected = 8 + header_size + max(ends, default=0)
     if size < expected:
         return f"is truncated ({size} of {expected} bytes)"
@@ -93,8 +96,9 @@ def check_safetensors(path: Path) -> str | None:
     return None
 
 
-def _problem(path: Path, expected: Expected, check: Callable[[Path], str | None] | None
-             ) -> tuple[str, str | None, str | None] | None:
+def _problem(
+    path: Path, expected: Expected, check: Callable[[Path], str | None] | None
+) -> tuple[str, str | None, str | None] | None:
     """(what is wrong, expected hash, actual hash), or ``None`` when the file is good."""
     if check is not None:
         issue = check(path)
@@ -116,10 +120,15 @@ def forget_file(path: Path) -> None:
         pass
 
 
-def verify_file(fetch: Callable[[bool], Path], *, expected: Expected, label: str,
-                check: Callable[[Path], str | None] | None = None,
-                forget: Callable[[Path], None] = forget_file,
-                allow_refetch: bool = True) -> Path:
+def verify_file(
+    fetch: Callable[[bool], Path],
+    *,
+    expected: Expected,
+    label: str,
+    check: Callable[[Path], str | None] | None = None,
+    forget: Callable[[Path], None] = forget_file,
+    allow_refetch: bool = True,
+) -> Path:
     """Fetch a file and check it; a bad file is deleted and fetched once more.
 
     Args:
@@ -162,5 +171,8 @@ def _describe(problem: tuple[str, str | None, str | None]) -> str:
     text, want, actual = problem
     if want is None:
         return text
-    return f"{text}: expected sha256 {want}, got {actual}" if len(want) == 64 else (
-        f"{text}: expected git sha1 {want}, got {actual}")
+    return (
+        f"{text}: expected sha256 {want}, got {actual}"
+        if len(want) == 64
+        else (f"{text}: expected git sha1 {want}, got {actual}")
+    )

@@ -27,8 +27,7 @@ def file_lock(path: Path, *, label: str = "") -> Iterator[None]:
     try:
         lock.acquire(timeout=0.05)
     except Timeout:
-        logger.info("Waiting for another process to finish %s (lock %s).", label or path.name,
-                    path)
+        logger.info("Waiting for another process to finish %s (lock %s).", label or path.name, path)
         lock.acquire()
     try:
         yield

@@ -105,7 +105,8 @@ def _load_entry_points(manager: _Manager) -> None:
             manager.register(plugin, name=entry_point.name)
             if entry_point.dist is not None:
                 _distributions[entry_point.name] = (
-                    f"{entry_point.dist.metadata['Name']} {entry_point.dist.version}")
+                    f"{entry_point.dist.metadata['Name']} {entry_point.dist.version}"
+                )
         except Exception as exc:
             _report(_import_failures, PluginFailure(entry_point.name, "import", _describe(exc)))
 
@@ -117,8 +118,12 @@ def _describe(exc: BaseException) -> str:
 def _report(bucket: list[PluginFailure], failure: PluginFailure) -> None:
     if failure not in bucket:
         bucket.append(failure)
-        logger.warning("stylezoo plugin %r failed in %s and is skipped: %s",
-                       failure.plugin, failure.stage, failure.error)
+        logger.warning(
+            "stylezoo plugin %r failed in %s and is skipped: %s",
+            failure.plugin,
+            failure.stage,
+            failure.error,
+        )
 
 
 def _collect() -> _Collected:
@@ -136,8 +141,9 @@ def _collect() -> _Collected:
             if not isinstance(family, Family):
                 raise TypeError(f"register() takes a stylezoo.Family, got {type(family)!r}")
             if not FAMILY_PATTERN.match(family.name):
-                raise ValueError(f"family name {family.name!r} must be lowercase letters, "
-                                 "digits, '_' and '-'")
+                raise ValueError(
+                    f"family name {family.name!r} must be lowercase letters, digits, '_' and '-'"
+                )
             if family.name in families:
                 other = families[family.name].plugin
                 raise PluginError(
@@ -215,12 +221,14 @@ def plugins() -> list[dict[str, Any]]:
     for name, plugin in manager.list_name_plugin():
         if plugin is None:
             continue
-        listing.append({
-            "name": name,
-            "distribution": _distributions.get(name),
-            "families": sorted(f.name for f in collected.families.values() if f.plugin == name),
-            "records": sum(1 for r in collected.records.values() if r.plugin == name),
-        })
+        listing.append(
+            {
+                "name": name,
+                "distribution": _distributions.get(name),
+                "families": sorted(f.name for f in collected.families.values() if f.plugin == name),
+                "records": sum(1 for r in collected.records.values() if r.plugin == name),
+            }
+        )
     return listing
 
 

@@ -105,15 +105,20 @@ def local_model(directory: str | os.PathLike[str]) -> LocalModel:
     return LocalModel(spec=spec, files=files, directory=directory, origin=str(directory))
 
 
-def load_directory(directory: str | os.PathLike[str], *, device: Any = None,
-                   dtype: Any = None, device_map: Any = None) -> Translator:
+def load_directory(
+    directory: str | os.PathLike[str],
+    *,
+    device: Any = None,
+    dtype: Any = None,
+    device_map: Any = None,
+) -> Translator:
     """Load a model directory onto ``device`` in ``dtype`` (eval mode, no gradients)."""
-    return load_files(local_model(directory), device=device, dtype=dtype,
-                      device_map=device_map)
+    return load_files(local_model(directory), device=device, dtype=dtype, device_map=device_map)
 
 
-def load_files(model: LocalModel, *, device: Any = None, dtype: Any = None,
-               device_map: Any = None) -> Translator:
+def load_files(
+    model: LocalModel, *, device: Any = None, dtype: Any = None, device_map: Any = None
+) -> Translator:
     """Read each role's safetensors straight onto its device and build the translator.
 
     ``device`` and ``device_map`` are described in :func:`stylezoo.load`.
@@ -123,8 +128,9 @@ def load_files(model: LocalModel, *, device: Any = None, dtype: Any = None,
 
     placement = place_roles(model.files, device=device, device_map=device_map)
     cast = resolve_dtype(dtype)
-    state_dicts = {role: read_safetensors(path, placement[role])
-                   for role, path in model.files.items()}
+    state_dicts = {
+        role: read_safetensors(path, placement[role]) for role, path in model.files.items()
+    }
     return build_translator(model.spec, state_dicts, device=placement, dtype=cast)
 
 
@@ -142,9 +148,13 @@ def read_safetensors(path: Path, device: torch.device) -> dict[str, torch.Tensor
         ) from exc
 
 
-def build_translator(spec: ModelSpec, state_dicts: Mapping[str, Mapping[str, torch.Tensor]],
-                     *, device: torch.device | Mapping[str, torch.device], dtype: torch.dtype
-                     ) -> Translator:
+def build_translator(
+    spec: ModelSpec,
+    state_dicts: Mapping[str, Mapping[str, torch.Tensor]],
+    *,
+    device: torch.device | Mapping[str, torch.device],
+    dtype: torch.dtype,
+) -> Translator:
     """Build the family's networks and load ``state_dicts`` into them strictly.
 
     ``device`` is one device, or a device per role.
@@ -164,8 +174,13 @@ def build_translator(spec: ModelSpec, state_dicts: Mapping[str, Mapping[str, tor
     config = complete_config(implementation.default_config, spec.config, spec.family)
     spec = _replace(spec, config=config)
     try:
-        networks = load_strict(lambda: implementation.build(config), state_dicts,
-                               device=device, dtype=dtype, label=spec.name or spec.family)
+        networks = load_strict(
+            lambda: implementation.build(config),
+            state_dicts,
+            device=device,
+            dtype=dtype,
+            label=spec.name or spec.family,
+        )
     except WeightsError as exc:
         other = guess_family(state_dicts, exclude=spec.family)
         if other is None:
@@ -177,8 +192,9 @@ def build_translator(spec: ModelSpec, state_dicts: Mapping[str, Mapping[str, tor
     return implementation.translator(networks, spec)
 
 
-def guess_family(state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *,
-                 exclude: str = "") -> str | None:
+def guess_family(
+    state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *, exclude: str = ""
+) -> str | None:
     """The installed family whose default networks have exactly these keys, if any.
 
     Only used to explain a failed load, so its cost (building on the meta device) is paid on
@@ -199,8 +215,10 @@ def guess_family(state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *,
                 networks = implementation.build(config)
         except Exception:  # a broken plugin must not hide the original error
             continue
-        if all(_same_layout(set(networks[role].state_dict()), set(state_dicts[role]))
-               for role in networks):
+        if all(
+            _same_layout(set(networks[role].state_dict()), set(state_dicts[role]))
+            for role in networks
+        ):
             return name
     return None
 
@@ -211,9 +229,13 @@ def _replace(spec: ModelSpec, **changes: Any) -> ModelSpec:
     return replace(spec, **changes)
 
 
-def save_directory(directory: str | os.PathLike[str], spec: ModelSpec,
-                   state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *,
-                   overwrite: bool = False) -> Path:
+def save_directory(
+    directory: str | os.PathLike[str],
+    spec: ModelSpec,
+    state_dicts: Mapping[str, Mapping[str, torch.Tensor]],
+    *,
+    overwrite: bool = False,
+) -> Path:
     """Write a model directory atomically: all files appear together or none do."""
     from safetensors.torch import save_file
 
@@ -237,11 +259,15 @@ def save_directory(directory: str | os.PathLike[str], spec: ModelSpec,
         for role, state in state_dicts.items():
             tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
             target = staging / weights_name(role)
-            save_file(tensors, str(target),
-                      metadata={"format": "pt", "stylezoo_family": spec.family, "role": role})
+            save_file(
+                tensors,
+                str(target),
+                metadata={"format": "pt", "stylezoo_family": spec.family, "role": role},
+            )
             os.chmod(target, 0o666 & ~_current_umask())  # safetensors writes 0600
-        (staging / CONFIG_NAME).write_text(json.dumps(spec.to_json(), indent=2) + "\n",
-                                           encoding="utf-8")
+        (staging / CONFIG_NAME).write_text(
+            json.dumps(spec.to_json(), indent=2) + "\n", encoding="utf-8"
+        )
         (staging / CARD_NAME).write_text(model_card(spec, list(state_dicts)), encoding="utf-8")
         if directory.exists():
             backup = directory.with_name(f".{directory.name}.old-{os.getpid()}")
@@ -267,5 +293,6 @@ _UNUSED_STATS = {"running_mean", "running_var", "num_batches_tracked"}
 
 def _same_layout(expected: set[str], found: set[str]) -> bool:
     """Same keys, allowing the unused normalisation statistics official files carry."""
-    return expected <= found and all(k.rpartition(".")[2] in _UNUSED_STATS
-                                     for k in found - expected)
+    return expected <= found and all(
+        k.rpartition(".")[2] in _UNUSED_STATS for k in found - expected
+    )

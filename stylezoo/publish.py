@@ -44,14 +44,21 @@ class PushResult:
         """The record's ``hub = {...}`` line (TOML)."""
         files = ", ".join(f'{role} = "{name}"' for role, name in self.files.items())
         hashes = ", ".join(f'{role} = "{digest}"' for role, digest in self.sha256.items())
-        return (f'hub = {{ repo = "{self.repo_id}", revision = "{self.revision}", '
-                f"files = {{ {files} }}, sha256 = {{ {hashes} }} }}")
+        return (
+            f'hub = {{ repo = "{self.repo_id}", revision = "{self.revision}", '
+            f"files = {{ {files} }}, sha256 = {{ {hashes} }} }}"
+        )
 
 
-def push_to_hub(model: Translator | str | os.PathLike[str], repo_id: str, *,
-                private: bool = False, revision: str | None = None,
-                token: str | bool | None = None, commit_message: str | None = None
-                ) -> PushResult:
+def push_to_hub(
+    model: Translator | str | os.PathLike[str],
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    commit_message: str | None = None,
+) -> PushResult:
     """Upload a model to the Hub repository ``repo_id`` (created if needed).
 
     Args:
@@ -71,16 +78,23 @@ def push_to_hub(model: Translator | str | os.PathLike[str], repo_id: str, *,
     if not isinstance(model, (str, os.PathLike)):
         with tempfile.TemporaryDirectory(prefix="stylezoo-push-") as staging:
             directory = model.save_pretrained(Path(staging) / "model")
-            return push_to_hub(directory, repo_id, private=private, revision=revision,
-                               token=token, commit_message=commit_message)
+            return push_to_hub(
+                directory,
+                repo_id,
+                private=private,
+                revision=revision,
+                token=token,
+                commit_message=commit_message,
+            )
     from .card import model_card
     from .hub import is_offline
     from .integrity import check_safetensors, sha256_file
     from .pretrained import CARD_NAME, CONFIG_NAME, local_model, weights_name
 
     if is_offline():
-        raise PublishError("Pushing needs the network, but HF_HUB_OFFLINE=1 is set. Unset "
-                           "it and try again.")
+        raise PublishError(
+            "Pushing needs the network, but HF_HUB_OFFLINE=1 is set. Unset it and try again."
+        )
     local = local_model(model)
     for path in local.files.values():
         issue = check_safetensors(path)
@@ -90,18 +104,28 @@ def push_to_hub(model: Translator | str | os.PathLike[str], repo_id: str, *,
     uploads: dict[str, Any] = {CONFIG_NAME: str(local.directory / CONFIG_NAME), CARD_NAME: card}
     uploads |= {weights_name(role): str(path) for role, path in local.files.items()}
     message = commit_message or f"Upload {local.spec.name or local.spec.family} with stylezoo"
-    commit = _commit(repo_id, uploads, private=private, revision=revision, token=token,
-                     message=message)
+    commit = _commit(
+        repo_id, uploads, private=private, revision=revision, token=token, message=message
+    )
     return PushResult(
-        repo_id=repo_id, revision=commit.oid, url=commit.commit_url,
+        repo_id=repo_id,
+        revision=commit.oid,
+        url=commit.commit_url,
         files={role: weights_name(role) for role in local.files},
         sha256={role: sha256_file(path) for role, path in local.files.items()},
         name=local.spec.name,
     )
 
 
-def _commit(repo_id: str, uploads: Mapping[str, Any], *, private: bool, revision: str | None,
-            token: str | bool | None, message: str) -> Any:
+def _commit(
+    repo_id: str,
+    uploads: Mapping[str, Any],
+    *,
+    private: bool,
+    revision: str | None,
+    token: str | bool | None,
+    message: str,
+) -> Any:
     from huggingface_hub import CommitOperationAdd, HfApi, errors
 
     from .hub import hub_endpoint
@@ -112,10 +136,11 @@ def _commit(repo_id: str, uploads: Mapping[str, Any], *, private: bool, revision
         api.create_repo(repo_id, private=private or None, exist_ok=True, repo_type="model")
         if revision and revision != "main":
             api.create_branch(repo_id, branch=revision, exist_ok=True)
-        operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=content)
-                      for name, content in uploads.items()]
-        return api.create_commit(repo_id, operations, commit_message=message,
-                                 revision=revision)
+        operations = [
+            CommitOperationAdd(path_in_repo=name, path_or_fileobj=content)
+            for name, content in uploads.items()
+        ]
+        return api.create_commit(repo_id, operations, commit_message=message, revision=revision)
     except (errors.HTTPError, OSError, ValueError) as exc:
         raise PublishError(
             f"Pushing to {repo_id!r} failed: {type(exc).__name__}: {exc}. Check that the token "
@@ -123,8 +148,9 @@ def _commit(repo_id: str, uploads: Mapping[str, Any], *, private: bool, revision
         ) from exc
 
 
-def publish_registry(org: str, pattern: str | None = None, *, private: bool = False,
-                     token: str | bool | None = None) -> list[PushResult]:
+def publish_registry(
+    org: str, pattern: str | None = None, *, private: bool = False, token: str | bool | None = None
+) -> list[PushResult]:
     """Convert every official upstream model and push each to ``ORG/<family>-<variant>``.
 
     The results' :meth:`PushResult.hub_table` lines are what the registry records need to
@@ -147,6 +173,13 @@ def publish_registry(org: str, pattern: str | None = None, *, private: bool = Fa
             continue
         local = convert_upstream(record, HubOptions(token=token))
         repo_id = f"{org}/{record.family}-{record.variant}"
-        results.append(push_to_hub(local.directory, repo_id, private=private, token=token,
-                                   commit_message=f"Publish {name} (converted from upstream)"))
+        results.append(
+            push_to_hub(
+                local.directory,
+                repo_id,
+                private=private,
+                token=token,
+                commit_message=f"Publish {name} (converted from upstream)",
+            )
+        )
     return results

@@ -53,8 +53,9 @@ class IOSpec:
         data = dict(data or {})
         unknown = set(data) - {"range", "multiple", "min_size", "channels"}
         if unknown:
-            raise ValueError(f"unknown io keys {sorted(unknown)}; allowed: range, multiple, "
-                             "min_size, channels")
+            raise ValueError(
+                f"unknown io keys {sorted(unknown)}; allowed: range, multiple, min_size, channels"
+            )
         if "range" in data:
             low, high = (float(v) for v in data["range"])
             if not high > low:
@@ -66,8 +67,12 @@ class IOSpec:
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"range": list(self.range), "multiple": self.multiple,
-                "min_size": self.min_size, "channels": self.channels}
+        return {
+            "range": list(self.range),
+            "multiple": self.multiple,
+            "min_size": self.min_size,
+            "channels": self.channels,
+        }
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,18 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly view, as shown by ``stylezoo info``."""
         return {
-            "name": self.name, "family": self.family, "description": self.description,
-            "config": dict(self.config), "io": dict(self.io), "hub": dict(self.hub),
+            "name": self.name,
+            "family": self.family,
+            "description": self.description,
+            "config": dict(self.config),
+            "io": dict(self.io),
+            "hub": dict(self.hub),
             "upstream": {role: dict(src) for role, src in self.upstream.items()},
-            "license": self.license, "paper": self.paper, "homepage": self.homepage,
-            "tags": list(self.tags), "plugin": self.plugin,
+            "license": self.license,
+            "paper": self.paper,
+            "homepage": self.homepage,
+            "tags": list(self.tags),
+            "plugin": self.plugin,
         }
 
 
@@ -167,8 +179,10 @@ _IMPLEMENTATIONS: dict[str, Any] = {}
 
 def validate_record_name(name: str) -> None:
     if not NAME_PATTERN.match(name):
-        raise ValueError(f"record name {name!r} must look like 'family/variant' (lowercase "
-                         "letters, digits, '.', '_' and '-')")
+        raise ValueError(
+            f"record name {name!r} must look like 'family/variant' (lowercase "
+            "letters, digits, '.', '_' and '-')"
+        )
 
 
 def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
@@ -211,8 +225,17 @@ def filter_names(names: Iterable[str], pattern: str | None) -> list[str]:
     return [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
 
 
-_RECORD_KEYS = {"description", "config", "io", "hub", "upstream", "license", "paper",
-                "homepage", "tags"}
+_RECORD_KEYS = {
+    "description",
+    "config",
+    "io",
+    "hub",
+    "upstream",
+    "license",
+    "paper",
+    "homepage",
+    "tags",
+}
 
 
 def records_from_toml(package: str, resource: str, family: str) -> list[Record]:
@@ -227,17 +250,25 @@ def records_from_toml(package: str, resource: str, family: str) -> list[Record]:
     for variant, table in data.get("models", {}).items():
         unknown = set(table) - _RECORD_KEYS
         if unknown:
-            raise ValueError(f"{package}/{resource}: model {variant!r} has unknown keys "
-                             f"{sorted(unknown)}; allowed: {sorted(_RECORD_KEYS)}")
+            raise ValueError(
+                f"{package}/{resource}: model {variant!r} has unknown keys "
+                f"{sorted(unknown)}; allowed: {sorted(_RECORD_KEYS)}"
+            )
         name = f"{family}/{variant}"
         validate_record_name(name)
-        records.append(Record(
-            name=name, family=family,
-            description=table.get("description", ""),
-            config=dict(table.get("config", {})), io=dict(table.get("io", {})),
-            hub=dict(table.get("hub", {})),
-            upstream={role: dict(src) for role, src in table.get("upstream", {}).items()},
-            license=table.get("license", "unknown"), paper=table.get("paper", ""),
-            homepage=table.get("homepage", ""), tags=tuple(table.get("tags", ())),
-        ))
+        records.append(
+            Record(
+                name=name,
+                family=family,
+                description=table.get("description", ""),
+                config=dict(table.get("config", {})),
+                io=dict(table.get("io", {})),
+                hub=dict(table.get("hub", {})),
+                upstream={role: dict(src) for role, src in table.get("upstream", {}).items()},
+                license=table.get("license", "unknown"),
+                paper=table.get("paper", ""),
+                homepage=table.get("homepage", ""),
+                tags=tuple(table.get("tags", ())),
+            )
+        )
     return records

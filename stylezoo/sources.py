@@ -46,15 +46,17 @@ PathLike = str | os.PathLike[str]
 _DEFAULTS = HubOptions()
 
 
-def resolve(source: PathLike, *, revision: str | None = None, options: HubOptions = _DEFAULTS
-            ) -> LocalModel:
+def resolve(
+    source: PathLike, *, revision: str | None = None, options: HubOptions = _DEFAULTS
+) -> LocalModel:
     """Find or fetch the files of ``source`` (see :func:`stylezoo.load` for the rules)."""
     text = os.fspath(source)
     path = Path(text).expanduser()
     if path.exists():
         if revision is not None:
-            raise InvalidOptionError(f"revision={revision!r} applies to Hub sources; "
-                                     f"{text!r} is a local directory.")
+            raise InvalidOptionError(
+                f"revision={revision!r} applies to Hub sources; {text!r} is a local directory."
+            )
         return local_model(path)
     if text.startswith(HF_HUB_PREFIX):
         return fetch_hub_model(HubSource.parse(text, revision), options)
@@ -70,17 +72,25 @@ def resolve(source: PathLike, *, revision: str | None = None, options: HubOption
 
 def looks_like_path(text: str) -> bool:
     """Registry names are ``family/variant``; anything else with a separator is a path."""
-    return (text.startswith((".", "~", "/", "\\")) or text.count("/") > 1 or "\\" in text
-            or text.endswith("/") or bool(os.path.splitdrive(text)[0]))
+    return (
+        text.startswith((".", "~", "/", "\\"))
+        or text.count("/") > 1
+        or "\\" in text
+        or text.endswith("/")
+        or bool(os.path.splitdrive(text)[0])
+    )
 
 
-def fetch_record(record: Record, *, revision: str | None = None,
-                 options: HubOptions = _DEFAULTS) -> LocalModel:
+def fetch_record(
+    record: Record, *, revision: str | None = None, options: HubOptions = _DEFAULTS
+) -> LocalModel:
     """The files of a registry record: cached copies first (no network), then the Hub copy,
     then the upstream file converted once into the stylezoo cache."""
     if revision is not None and not record.hub:
-        raise InvalidOptionError(f"revision={revision!r} applies to a Hub copy, and "
-                                 f"{record.name!r} has none (its weights come from upstream).")
+        raise InvalidOptionError(
+            f"revision={revision!r} applies to a Hub copy, and "
+            f"{record.name!r} has none (its weights come from upstream)."
+        )
     hub = HubSource.from_record(record, revision) if record.hub else None
     cached = _cached_copy(record, hub, options)
     if cached is not None:
@@ -96,8 +106,11 @@ def fetch_record(record: Record, *, revision: str | None = None,
             except DownloadError as exc:
                 reachable = str(exc)
         reasons.append(f"Hub copy {hub.describe()}: {reachable}")
-        logger.warning("The Hub copy of %s cannot be used (%s); using the upstream file.",
-                       record.name, reachable)
+        logger.warning(
+            "The Hub copy of %s cannot be used (%s); using the upstream file.",
+            record.name,
+            reachable,
+        )
     if record.upstream:
         try:
             return convert_upstream(record, options)
@@ -111,8 +124,7 @@ def fetch_record(record: Record, *, revision: str | None = None,
     )
 
 
-def _cached_copy(record: Record, hub: HubSource | None, options: HubOptions
-                 ) -> LocalModel | None:
+def _cached_copy(record: Record, hub: HubSource | None, options: HubOptions) -> LocalModel | None:
     """A usable copy already on this machine, found without any network request."""
     if hub is not None:
         try:
@@ -129,8 +141,7 @@ def _cached_copy(record: Record, hub: HubSource | None, options: HubOptions
         with file_lock(_lock_path(record, options), label=record.name):
             model, problem = _converted_copy(target)
             if problem is not None:
-                logger.warning("The cached %s is damaged (%s); deleting it.", record.name,
-                               problem)
+                logger.warning("The cached %s is damaged (%s); deleting it.", record.name, problem)
                 shutil.rmtree(target, ignore_errors=True)
         if problem is not None and is_offline(options.local_files_only):
             raise IntegrityError(
@@ -169,8 +180,10 @@ def convert_upstream(record: Record, options: HubOptions) -> LocalModel:
         model, _ = _converted_copy(target)
         if model is not None:
             return model
-        files = {role: fetch_upstream_file(source, cache_root(options.cache_dir))
-                 for role, source in record.upstream.items()}
+        files = {
+            role: fetch_upstream_file(source, cache_root(options.cache_dir))
+            for role, source in record.upstream.items()
+        }
         logger.info("Converting %s into %s.", record.name, target)
         convert(record.name, files, target, overwrite=True)
         for path in files.values():
@@ -201,8 +214,9 @@ def fetch_upstream_file(source: Mapping[str, Any], root: Path) -> Path:
         # Members of one archive often share a base name (every CUT model is
         # .../latest_net_G.pth), so the member's full path picks the file name.
         tag = hashlib.sha256(str(member).encode()).hexdigest()[:12]
-        destination = (archive.with_name(archive.name + ".members")
-                       / f"{tag}-{PurePosixPath(member).name}")
+        destination = (
+            archive.with_name(archive.name + ".members") / f"{tag}-{PurePosixPath(member).name}"
+        )
         if force:
             forget_file(destination)
         return extract_member(archive, str(member), destination)
@@ -228,11 +242,15 @@ def _lock_path(record: Record, options: HubOptions) -> Path:
 
 
 def _how_to_fetch(record: Record) -> str:
-    official = "; ".join(f"{role}: {src.get('url', '?')}" for role, src in
-                         record.upstream.items()) or "none listed"
-    return (f"Run `stylezoo download {record.name}` on a machine with internet (then copy "
-            "the cache, see docs/hub.md), or download the official file "
-            f"({official}) and run `stylezoo convert {record.name} FILE -o DIR` and load DIR.")
+    official = (
+        "; ".join(f"{role}: {src.get('url', '?')}" for role, src in record.upstream.items())
+        or "none listed"
+    )
+    return (
+        f"Run `stylezoo download {record.name}` on a machine with internet (then copy "
+        "the cache, see docs/hub.md), or download the official file "
+        f"({official}) and run `stylezoo convert {record.name} FILE -o DIR` and load DIR."
+    )
 
 
 def _offline_error(record: Record, options: HubOptions) -> OfflineError:

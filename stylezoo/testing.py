@@ -31,14 +31,33 @@ from .registry import Family, Record
 from .translator import Translator
 
 __all__ = [
-    "Family", "InProcessPlugin", "LoopbackHub", "LoopbackServer", "LoopbackUpstream", "Record",
-    "Request", "TranslatorContract", "go_offline", "go_online", "loopback_hub",
-    "loopback_upstream", "random_translator", "requires_gpu", "sample_rgb",
+    "Family",
+    "InProcessPlugin",
+    "LoopbackHub",
+    "LoopbackServer",
+    "LoopbackUpstream",
+    "Record",
+    "Request",
+    "TranslatorContract",
+    "go_offline",
+    "go_online",
+    "loopback_hub",
+    "loopback_upstream",
+    "random_translator",
+    "requires_gpu",
+    "sample_rgb",
 ]
 
 
-def random_translator(family: str, config: Mapping[str, Any] | None = None, *, seed: int = 0,
-                      device: Any = "cpu", dtype: Any = None, name: str = "") -> Translator:
+def random_translator(
+    family: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    seed: int = 0,
+    device: Any = "cpu",
+    dtype: Any = None,
+    name: str = "",
+) -> Translator:
     """A translator of ``family`` with randomly initialised weights (seeded)."""
     from .api import create_model
 
@@ -49,16 +68,19 @@ def sample_rgb(height: int = 201, width: int = 299, seed: int = 0) -> np.ndarray
     """A smooth, photo-like uint8 RGB image (gradients plus noise) of the given size."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = np.stack([xx / max(width - 1, 1), yy / max(height - 1, 1),
-                     0.5 + 0.5 * np.sin((xx + yy) / 17.0)], axis=-1)
+    base = np.stack(
+        [xx / max(width - 1, 1), yy / max(height - 1, 1), 0.5 + 0.5 * np.sin((xx + yy) / 17.0)],
+        axis=-1,
+    )
     noisy = base * 200 + rng.normal(0, 12, size=base.shape) + 20
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
 def _outputs_equal(a: Any, b: Any) -> bool:
     if isinstance(a, Image.Image):
-        return a.mode == b.mode and a.size == b.size and np.array_equal(np.asarray(a),
-                                                                         np.asarray(b))
+        return (
+            a.mode == b.mode and a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b))
+        )
     if isinstance(a, torch.Tensor):
         return torch.equal(a, b)
     return bool(np.array_equal(a, b))
@@ -122,8 +144,10 @@ class TranslatorContract:
         assert np.array_equal(np.asarray(out_rgba)[..., 3], rgba[..., 3])
 
     def test_batch_equals_loop_of_singles(self, translator: Translator) -> None:
-        images = [torch.from_numpy(sample_rgb(36, 44, seed=s)).permute(2, 0, 1).float() / 255
-                  for s in range(3)]
+        images = [
+            torch.from_numpy(sample_rgb(36, 44, seed=s)).permute(2, 0, 1).float() / 255
+            for s in range(3)
+        ]
         batch = translator(torch.stack(images), **self.options)
         singles = torch.cat([translator(img[None], **self.options) for img in images])
         torch.testing.assert_close(batch, singles, atol=self.batch_atol, rtol=0)
@@ -138,8 +162,9 @@ class TranslatorContract:
         assert y.shape == x.shape and y.dtype == x.dtype
         assert float(y.min()) >= 0 and float(y.max()) <= 1
 
-    def test_save_load_round_trip_is_bit_identical(self, translator: Translator,
-                                                   tmp_path: Path) -> None:
+    def test_save_load_round_trip_is_bit_identical(
+        self, translator: Translator, tmp_path: Path
+    ) -> None:
         import stylezoo
 
         directory = translator.save_pretrained(tmp_path / "saved")
@@ -151,8 +176,7 @@ class TranslatorContract:
             for key, value in state.items():
                 assert torch.equal(value, reloaded[key]), f"{role}.{key} changed"
         image = sample_rgb(40, 48)
-        assert _outputs_equal(self._translate(translator, image),
-                              self._translate(loaded, image))
+        assert _outputs_equal(self._translate(translator, image), self._translate(loaded, image))
 
     def test_dtype_and_device_moves(self, translator: Translator) -> None:
         import copy
@@ -176,8 +200,9 @@ class TranslatorContract:
 
     def test_deterministic(self, translator: Translator) -> None:
         image = sample_rgb(40, 48)
-        assert _outputs_equal(self._translate(translator, image),
-                              self._translate(translator, image))
+        assert _outputs_equal(
+            self._translate(translator, image), self._translate(translator, image)
+        )
 
     def test_unknown_option_is_rejected(self, translator: Translator) -> None:
         import stylezoo
@@ -192,8 +217,10 @@ class TranslatorContract:
             self._translate(translator, np.zeros((1, 1, 3), np.uint8))
 
 
-requires_gpu = pytest.mark.skipif(not torch.cuda.is_available() and not os.environ.get(
-    "STYLEZOO_FORCE_GPU_TESTS"), reason="needs a CUDA device")
+requires_gpu = pytest.mark.skipif(
+    not torch.cuda.is_available() and not os.environ.get("STYLEZOO_FORCE_GPU_TESTS"),
+    reason="needs a CUDA device",
+)
 
 
 # -- loopback Hub and upstream servers -----------------------------------------------------
@@ -202,7 +229,6 @@ requires_gpu = pytest.mark.skipif(not torch.cuda.is_available() and not os.envir
 # them by name. Settings huggingface_hub reads at import are patched per test (env vars set
 # after import have no effect); the suite itself should set HF_HUB_OFFLINE=1 at conftest
 # import so that a stray real request fails fast.
-
 
 
 def go_online(monkeypatch: pytest.MonkeyPatch, hub: LoopbackHub | None = None) -> None:

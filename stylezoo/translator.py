@@ -44,8 +44,9 @@ class Translator(Protocol):
 
     def to(self, device: Any = None, dtype: Any = None) -> Translator: ...
 
-    def save_pretrained(self, directory: str | os.PathLike[str], *,
-                        overwrite: bool = False) -> Path: ...
+    def save_pretrained(
+        self, directory: str | os.PathLike[str], *, overwrite: bool = False
+    ) -> Path: ...
 
 
 SOURCE_PARAMETER = "source"
@@ -158,8 +159,9 @@ class ImageTranslator:
         out = self(prepared.rgb.unsqueeze(0), **options)
         return prepared.restore(out[0])
 
-    def _translate_many(self, items: Sequence[Any], batch_size: int,
-                        options: dict[str, Any]) -> list[Any]:
+    def _translate_many(
+        self, items: Sequence[Any], batch_size: int, options: dict[str, Any]
+    ) -> list[Any]:
         if batch_size < 1:
             raise InvalidOptionError(f"batch_size must be at least 1, got {batch_size}.")
         prepared = [imagelib.prepare(item, name=f"image {i}") for i, item in enumerate(items)]
@@ -168,9 +170,12 @@ class ImageTranslator:
         while start < len(prepared):
             shape = prepared[start].rgb.shape
             end = start + 1
-            while (end < len(prepared) and end - start < batch_size
-                   and prepared[end].rgb.shape == shape
-                   and prepared[end].rgb.device == prepared[start].rgb.device):
+            while (
+                end < len(prepared)
+                and end - start < batch_size
+                and prepared[end].rgb.shape == shape
+                and prepared[end].rgb.device == prepared[start].rgb.device
+            ):
                 end += 1
             batch = torch.stack([p.rgb for p in prepared[start:end]])
             out = self(batch, **options)
@@ -193,28 +198,44 @@ class ImageTranslator:
         """The weights of every network, by role."""
         return {role: net.state_dict() for role, net in self.networks.items()}
 
-    def save_pretrained(self, directory: str | os.PathLike[str], *,
-                        overwrite: bool = False) -> Path:
+    def save_pretrained(
+        self, directory: str | os.PathLike[str], *, overwrite: bool = False
+    ) -> Path:
         """Write config.json, one safetensors file per role and a model card to ``directory``."""
         from .pretrained import save_directory
 
         return save_directory(directory, self.spec, self.state_dicts(), overwrite=overwrite)
 
-    def push_to_hub(self, repo_id: str, *, private: bool = False, revision: str | None = None,
-                    token: str | None = None, commit_message: str | None = None) -> Any:
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool = False,
+        revision: str | None = None,
+        token: str | None = None,
+        commit_message: str | None = None,
+    ) -> Any:
         """Upload config.json, the safetensors and a model card to the Hub repo ``repo_id``.
 
         See :func:`stylezoo.push_to_hub`; returns its :class:`~stylezoo.publish.PushResult`.
         """
         from .publish import push_to_hub
 
-        return push_to_hub(self, repo_id, private=private, revision=revision, token=token,
-                           commit_message=commit_message)
+        return push_to_hub(
+            self,
+            repo_id,
+            private=private,
+            revision=revision,
+            token=token,
+            commit_message=commit_message,
+        )
 
     def __repr__(self) -> str:
         name = self.spec.name or self.spec.family
-        return (f"<{type(self).__name__} {name!r} on {self.device}, {self.dtype}, "
-                f"roles={list(self.networks)}>")
+        return (
+            f"<{type(self).__name__} {name!r} on {self.device}, {self.dtype}, "
+            f"roles={list(self.networks)}>"
+        )
 
 
 def _first_tensor(networks: Mapping[str, nn.Module]) -> torch.Tensor:

@@ -63,8 +63,10 @@ def download(url: str, destination: Path, *, label: str = "") -> Path:
     from .hub import is_offline
 
     if is_offline():  # callers check first; this guard keeps HF_HUB_OFFLINE=1 a promise
-        raise OfflineError(f"Downloading {url} is not allowed: HF_HUB_OFFLINE=1 is set. Unset "
-                           "it, or download the file elsewhere and use `stylezoo convert`.")
+        raise OfflineError(
+            f"Downloading {url} is not allowed: HF_HUB_OFFLINE=1 is set. Unset "
+            "it, or download the file elsewhere and use `stylezoo convert`."
+        )
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".incomplete")
     failures: list[str] = []
@@ -96,8 +98,13 @@ def download(url: str, destination: Path, *, label: str = "") -> Path:
                 ) from exc
             failures.append(f"{type(exc).__name__}: {exc}")
         if wait is not None:
-            logger.warning("Download of %s failed (%s); retry %d in %.0f s.", url, failures[-1],
-                           attempt + 1, wait)
+            logger.warning(
+                "Download of %s failed (%s); retry %d in %.0f s.",
+                url,
+                failures[-1],
+                attempt + 1,
+                wait,
+            )
             time.sleep(wait)
     raise DownloadError(
         f"Could not download {url} after {len(failures)} attempts (last error: {failures[-1]}). "
@@ -119,8 +126,7 @@ def _fetch_into(url: str, partial: Path, label: str) -> None:
             have = 0
         length = response.headers.get("Content-Length")
         total = have + int(length) if length is not None else None
-        with open(partial, "ab" if resumed else "wb") as out, _progress(label, total,
-                                                                        have) as bar:
+        with open(partial, "ab" if resumed else "wb") as out, _progress(label, total, have) as bar:
             while chunk := response.read(_CHUNK):
                 out.write(chunk)
                 bar.update(len(chunk))
@@ -140,8 +146,17 @@ def _range_start(headers: Mapping[str, str]) -> int | None:
 def _progress(label: str, total: int | None, initial: int) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=label, file=sys.stderr, disable=_progress_disabled(), leave=False)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=label,
+        file=sys.stderr,
+        disable=_progress_disabled(),
+        leave=False,
+    )
 
 
 def _progress_disabled() -> bool:
@@ -179,8 +194,10 @@ def extract_member(archive: Path, member: str, destination: Path) -> Path:
 def _check_member_name(member: str, archive: Path) -> None:
     path = PurePosixPath(member)
     if not member or path.is_absolute() or ".." in path.parts or "\\" in member:
-        raise DownloadError(f"Refusing archive member {member!r} of {archive.name}: member "
-                            "names must be relative paths without '..'.")
+        raise DownloadError(
+            f"Refusing archive member {member!r} of {archive.name}: member "
+            "names must be relative paths without '..'."
+        )
 
 
 def _open_member(archive: Path, member: str) -> Any:
@@ -196,8 +213,10 @@ def _open_member(archive: Path, member: str) -> Any:
             raise _missing_member(archive, member, names) from None
         if not info.isfile():
             bundle.close()
-            raise DownloadError(f"Archive member {member!r} of {archive.name} is not a regular "
-                                "file (links and devices are never extracted).")
+            raise DownloadError(
+                f"Archive member {member!r} of {archive.name} is not a regular "
+                "file (links and devices are never extracted)."
+            )
         return _Closing(bundle.extractfile(info), bundle)
     if zipfile.is_zipfile(archive):
         bundle = zipfile.ZipFile(archive)
@@ -206,15 +225,19 @@ def _open_member(archive: Path, member: str) -> Any:
             bundle.close()
             raise _missing_member(archive, member, names)
         return _Closing(bundle.open(member), bundle)
-    raise DownloadError(f"{archive.name} is neither a zip nor a tar archive, but the record "
-                        f"names a member {member!r} in it. The download may be an error page; "
-                        "delete it and try again.")
+    raise DownloadError(
+        f"{archive.name} is neither a zip nor a tar archive, but the record "
+        f"names a member {member!r} in it. The download may be an error page; "
+        "delete it and try again."
+    )
 
 
 def _missing_member(archive: Path, member: str, names: list[str]) -> DownloadError:
     weights = [n for n in names if n.endswith((".pth", ".pt", ".t7", ".tar"))][:8]
-    return DownloadError(f"{archive.name} has no member {member!r} (weight-like members: "
-                         f"{weights or 'none'}). The record may be outdated.")
+    return DownloadError(
+        f"{archive.name} has no member {member!r} (weight-like members: "
+        f"{weights or 'none'}). The record may be outdated."
+    )
 
 
 class _Closing:

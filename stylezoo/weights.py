@@ -31,11 +31,15 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             f"{_first_line(exc)}). It may be truncated, not a .pth file, or contain objects "
             "other than tensors; re-download the official file."
         ) from exc
-    if isinstance(state, Mapping) and "state_dict" in state and isinstance(
-            state["state_dict"], Mapping):
+    if (
+        isinstance(state, Mapping)
+        and "state_dict" in state
+        and isinstance(state["state_dict"], Mapping)
+    ):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise CheckpointError(
             f"{str(path)!r} does not hold a plain state dict of tensors (found "
             f"{type(state).__name__}). Pass the official generator weights file."
@@ -54,14 +58,15 @@ def drop_keys(state: Mapping[str, torch.Tensor], pattern: str) -> dict[str, torc
     return {k: v for k, v in state.items() if not regex.fullmatch(k)}
 
 
-def strip_prefix(state: Mapping[str, torch.Tensor], prefixes: Iterable[str] = ("module.",
-                 "_orig_mod.")) -> dict[str, torch.Tensor]:
+def strip_prefix(
+    state: Mapping[str, torch.Tensor], prefixes: Iterable[str] = ("module.", "_orig_mod.")
+) -> dict[str, torch.Tensor]:
     """Remove DataParallel / torch.compile wrappers' key prefixes."""
     out = {}
     for key, value in state.items():
         for prefix in prefixes:
             while key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
         out[key] = value
     return out
 
@@ -71,8 +76,11 @@ def check_keys(module: nn.Module, state: Mapping[str, torch.Tensor], label: str)
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    wrong_shape = [f"{k}: file {tuple(state[k].shape)} vs network {tuple(expected[k].shape)}"
-                   for k in expected if k in state and state[k].shape != expected[k].shape]
+    wrong_shape = [
+        f"{k}: file {tuple(state[k].shape)} vs network {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and state[k].shape != expected[k].shape
+    ]
     if missing or unexpected or wrong_shape:
         parts = []
         if missing:
@@ -93,10 +101,14 @@ def _short(items: list[str], limit: int = 8) -> str:
     return f"[{shown}{f', … {len(items) - limit} more' if len(items) > limit else ''}]"
 
 
-def load_strict(build: Callable[[], Mapping[str, nn.Module]],
-                state_dicts: Mapping[str, Mapping[str, torch.Tensor]], *,
-                device: torch.device | Mapping[str, torch.device], dtype: torch.dtype,
-                label: str) -> dict[str, nn.Module]:
+def load_strict(
+    build: Callable[[], Mapping[str, nn.Module]],
+    state_dicts: Mapping[str, Mapping[str, torch.Tensor]],
+    *,
+    device: torch.device | Mapping[str, torch.device],
+    dtype: torch.dtype,
+    label: str,
+) -> dict[str, nn.Module]:
     """Build networks without initialising them and assign the given weights.
 
     Networks are built on the ``meta`` device (no memory, no random init) and the tensors are
@@ -106,14 +118,18 @@ def load_strict(build: Callable[[], Mapping[str, nn.Module]],
     with torch.device("meta"):
         networks = dict(build())
     if set(networks) != set(state_dicts):
-        raise WeightsError(f"{label}: weights for roles {sorted(state_dicts)} but the network "
-                           f"has roles {sorted(networks)}.")
+        raise WeightsError(
+            f"{label}: weights for roles {sorted(state_dicts)} but the network "
+            f"has roles {sorted(networks)}."
+        )
     for role, network in networks.items():
         state = state_dicts[role]
         check_keys(network, state, f"{label} {role}" if len(networks) > 1 else label)
         target = device[role] if isinstance(device, Mapping) else device
-        cast = {k: (v.to(device=target, dtype=dtype) if v.is_floating_point()
-                    else v.to(device=target)) for k, v in state.items()}
+        cast = {
+            k: (v.to(device=target, dtype=dtype) if v.is_floating_point() else v.to(device=target))
+            for k, v in state.items()
+        }
         network.load_state_dict(cast, strict=True, assign=True)
         _check_materialised(network, label)
     return networks
@@ -121,8 +137,9 @@ def load_strict(build: Callable[[], Mapping[str, nn.Module]],
 
 def _check_materialised(network: nn.Module, label: str) -> None:
     """Every tensor must come from the weights: non-persistent buffers would stay on meta."""
-    leftovers = [name for name, t in (*network.named_parameters(), *network.named_buffers())
-                 if t.is_meta]
+    leftovers = [
+        name for name, t in (*network.named_parameters(), *network.named_buffers()) if t.is_meta
+    ]
     if leftovers:
         raise WeightsError(
             f"{label}: tensors {leftovers} are not in the state dict, so loading cannot fill "

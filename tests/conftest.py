@@ -14,8 +14,9 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-                    ) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every test gets its own stylezoo and Hugging Face cache."""
     root = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("STYLEZOO_CACHE", str(root / "stylezoo"))

@@ -39,8 +39,9 @@ def calibrated(translator: stylezoo.Translator, seed: int = 0) -> stylezoo.Trans
     with torch.no_grad():
         for conv in convs:
             fan_in = conv.weight[0].numel()
-            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator)
-                              * (2.0 / fan_in) ** 0.5)
+            conv.weight.copy_(
+                torch.randn(conv.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5
+            )
             conv.bias.copy_(0.1 * torch.randn(conv.bias.shape, generator=generator))
         content, style = _tensor(32, 40, 11)[None], _tensor(32, 32, 12)
         last = decoder[28]
@@ -68,9 +69,14 @@ class TestAdaINContract(AdaINContract):
 class TestAdaINMaskedColourContract(AdaINContract):
     """The contract still holds with every option on (mask resized to each content)."""
 
-    options = {"style": [STYLE, sample_rgb(40, 40, seed=8)], "style_weights": [0.3, 0.7],
-               "alpha": 0.7, "preserve_color": True, "style_size": 24,
-               "mask": np.tri(30, 30, dtype=bool)}
+    options = {
+        "style": [STYLE, sample_rgb(40, 40, seed=8)],
+        "style_weights": [0.3, 0.7],
+        "alpha": 0.7,
+        "preserve_color": True,
+        "style_size": 24,
+        "mask": np.tri(30, 30, dtype=bool),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -87,23 +93,27 @@ def test_calibrated_outputs_are_not_saturated(small) -> None:
 def test_translate_resizes_the_style_shorter_side_the_raw_call_does_not(small) -> None:
     content, style = _tensor(40, 48, 1), _tensor(40, 61, 2)
     # torchvision Resize(20): shorter side 20, longer side int(20 * 61 / 40) = 30 (truncated)
-    resized = F.interpolate(style[None], size=(20, 30), mode="bilinear", align_corners=False,
-                            antialias=True)[0]
+    resized = F.interpolate(
+        style[None], size=(20, 30), mode="bilinear", align_corners=False, antialias=True
+    )[0]
     via_translate = small.translate(content, style=style, style_size=20)
     assert torch.equal(via_translate, small(content[None], style=resized)[0])
     assert not torch.equal(via_translate, small(content[None], style=style)[0])
     # the raw call keeps the style's size unless style_size is given explicitly
     assert torch.equal(small(content[None], style=style, style_size=20)[0], via_translate)
-    assert torch.equal(small.translate(content, style=style, style_size=None),
-                       small(content[None], style=style)[0])
+    assert torch.equal(
+        small.translate(content, style=style, style_size=None), small(content[None], style=style)[0]
+    )
 
 
 def test_translate_default_style_size_is_512(small) -> None:
     content, style = _tensor(24, 32, 1), _tensor(40, 50, 2)
-    resized = F.interpolate(style[None], size=(512, 640), mode="bilinear", align_corners=False,
-                            antialias=True)[0]
-    assert torch.equal(small.translate(content, style=style),
-                       small(content[None], style=resized)[0])
+    resized = F.interpolate(
+        style[None], size=(512, 640), mode="bilinear", align_corners=False, antialias=True
+    )[0]
+    assert torch.equal(
+        small.translate(content, style=style), small(content[None], style=resized)[0]
+    )
 
 
 def test_style_of_any_kind(small, tmp_path) -> None:
@@ -112,9 +122,13 @@ def test_style_of_any_kind(small, tmp_path) -> None:
     reference = small.translate(content, style=style, style_size=None)
     path = tmp_path / "style.png"
     Image.fromarray(style).save(path)
-    for kind in (Image.fromarray(style), path, str(path),
-                 torch.from_numpy(style).permute(2, 0, 1).float() / 255,
-                 np.dstack([style, np.full(style.shape[:2], 90, np.uint8)])):  # alpha ignored
+    for kind in (
+        Image.fromarray(style),
+        path,
+        str(path),
+        torch.from_numpy(style).permute(2, 0, 1).float() / 255,
+        np.dstack([style, np.full(style.shape[:2], 90, np.uint8)]),
+    ):  # alpha ignored
         assert np.array_equal(small.translate(content, style=kind, style_size=None), reference)
     gray = Image.fromarray(style).convert("L")
     out = small.translate(content, style=gray, style_size=None)
@@ -125,13 +139,15 @@ def test_styles_of_different_sizes_mix_with_normalised_weights(small) -> None:
     content = _tensor(32, 40, 1)[None]
     first, second = _tensor(24, 40, 2), _tensor(56, 32, 3)
     mixed = small(content, style=[first, second], style_weights=[0.5, 1.5])
-    assert torch.allclose(mixed, small(content, style=[first, second],
-                                       style_weights=[1, 3]), atol=1e-6)
+    assert torch.allclose(
+        mixed, small(content, style=[first, second], style_weights=[1, 3]), atol=1e-6
+    )
     only_first = small(content, style=[first, second], style_weights=[2.5, 0])
     assert torch.allclose(only_first, small(content, style=first), atol=1e-6)
     equal = small(content, style=[first, second])
-    assert torch.allclose(equal, small(content, style=[first, second],
-                                       style_weights=[1, 1]), atol=1e-6)
+    assert torch.allclose(
+        equal, small(content, style=[first, second], style_weights=[1, 1]), atol=1e-6
+    )
     assert (mixed - only_first).abs().max() > 1e-3
 
 
@@ -149,8 +165,9 @@ def test_coral_gives_the_style_the_content_means() -> None:
     style, content = _tensor(20, 30, 2)[None], _tensor(24, 16, 1)[None]
     recoloured = coral(style, content)
     assert recoloured.shape == style.shape
-    torch.testing.assert_close(recoloured.mean(dim=(2, 3)), content.mean(dim=(2, 3)),
-                               atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        recoloured.mean(dim=(2, 3)), content.mean(dim=(2, 3)), atol=1e-5, rtol=0
+    )
     flat = torch.full((1, 3, 8, 8), 0.3)  # a constant style: no NaN (the official divides by 0)
     assert torch.isfinite(coral(flat, content)).all()
 
@@ -208,8 +225,9 @@ def test_mask_of_another_size_is_resized_bilinear(small) -> None:
     content, style = _tensor(32, 48, 1)[None], _tensor(30, 30, 2)
     mask = torch.zeros(16, 24)
     mask[:, 12:] = 1.0
-    expected_mask = F.interpolate(mask[None, None], size=(32, 48), mode="bilinear",
-                                  align_corners=False, antialias=True)
+    expected_mask = F.interpolate(
+        mask[None, None], size=(32, 48), mode="bilinear", align_corners=False, antialias=True
+    )
     resized = small(content, style=style, mask=mask)
     assert torch.allclose(resized, small(content, style=style, mask=expected_mask), atol=1e-6)
     assert torch.equal(resized[..., :20], content[..., :20])  # well inside the zero region
@@ -224,19 +242,23 @@ def test_mask_kinds_and_per_image_masks(small) -> None:
     assert torch.equal(out[0], content[0])
     torch.testing.assert_close(out[1], small(content[1:], style=style)[0], atol=1e-5, rtol=0)
     white = np.full((24, 32, 3), 255, np.uint8)  # an RGB mask is read through its luma
-    torch.testing.assert_close(small(content, style=style, mask=white),
-                               small(content, style=style), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        small(content, style=style, mask=white), small(content, style=style), atol=1e-6, rtol=0
+    )
     with pytest.raises(InvalidOptionError, match="3 masks for a batch of 2"):
         small(content, style=style, mask=torch.ones(3, 1, 24, 32))
 
 
-@pytest.mark.parametrize("mask, message", [
-    (42, "mask must be an image"),
-    (torch.ones(3, 8, 8), r"expected H×W, 1×H×W or N×1×H×W"),
-    (torch.ones(8, 8, dtype=torch.int64), "pass a bool tensor"),
-    (np.eye(8, dtype=np.uint8), r"astype\(bool\)"),
-    (np.full((8, 8), np.nan), "NaN"),
-])
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        (42, "mask must be an image"),
+        (torch.ones(3, 8, 8), r"expected H×W, 1×H×W or N×1×H×W"),
+        (torch.ones(8, 8, dtype=torch.int64), "pass a bool tensor"),
+        (np.eye(8, dtype=np.uint8), r"astype\(bool\)"),
+        (np.full((8, 8), np.nan), "NaN"),
+    ],
+)
 def test_bad_masks_are_rejected(small, mask, message) -> None:
     with pytest.raises(InvalidImageError, match=message):
         small.translate(sample_rgb(16, 16), style=STYLE, mask=mask)
@@ -252,15 +274,18 @@ def test_missing_style_says_to_pass_style(small) -> None:
         small(torch.rand(1, 3, 16, 16), style=[])
 
 
-@pytest.mark.parametrize("weights, message", [
-    ([1.0], r"1 value\(s\) for 2 style"),
-    ([1, 2, 3], r"3 value\(s\) for 2 style"),
-    ([1, -1], "must not be negative"),
-    ([0, 0.0], "all zero"),
-    ([1, float("nan")], "finite numbers"),
-    (["1", "2"], "finite numbers"),
-    (3, "a list of numbers"),
-])
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ([1.0], r"1 value\(s\) for 2 style"),
+        ([1, 2, 3], r"3 value\(s\) for 2 style"),
+        ([1, -1], "must not be negative"),
+        ([0, 0.0], "all zero"),
+        ([1, float("nan")], "finite numbers"),
+        (["1", "2"], "finite numbers"),
+        (3, "a list of numbers"),
+    ],
+)
 def test_bad_style_weights(small, weights, message) -> None:
     with pytest.raises(InvalidOptionError, match=message):
         small(torch.rand(1, 3, 16, 16), style=[STYLE, STYLE], style_weights=weights)
@@ -272,16 +297,22 @@ def test_alpha_outside_0_1_is_rejected(small, alpha) -> None:
         small.translate(sample_rgb(16, 16), style=STYLE, alpha=alpha)
 
 
-@pytest.mark.parametrize("options, error, message", [
-    ({"style_size": 0}, InvalidOptionError, "style_size must be a positive"),
-    ({"style_size": 2.5}, InvalidOptionError, "style_size must be a positive"),
-    ({"preserve_color": "yes"}, InvalidOptionError, "preserve_color must be True or False"),
-    ({"style": 42}, InvalidImageError, "style must be an image"),
-    ({"style": [STYLE, 42]}, InvalidImageError, "style 1 must be an image"),
-    ({"style": torch.rand(2, 3, 16, 16)}, InvalidImageError, "batch of 2 images"),
-    ({"style": np.zeros((8, 8, 3), np.uint8), "style_size": None}, InvalidImageError,
-     "side longer than 8 pixels"),
-])
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"style_size": 0}, InvalidOptionError, "style_size must be a positive"),
+        ({"style_size": 2.5}, InvalidOptionError, "style_size must be a positive"),
+        ({"preserve_color": "yes"}, InvalidOptionError, "preserve_color must be True or False"),
+        ({"style": 42}, InvalidImageError, "style must be an image"),
+        ({"style": [STYLE, 42]}, InvalidImageError, "style 1 must be an image"),
+        ({"style": torch.rand(2, 3, 16, 16)}, InvalidImageError, "batch of 2 images"),
+        (
+            {"style": np.zeros((8, 8, 3), np.uint8), "style_size": None},
+            InvalidImageError,
+            "side longer than 8 pixels",
+        ),
+    ],
+)
 def test_bad_options_are_rejected(small, options, error, message) -> None:
     with pytest.raises(error, match=message):
         small.translate(sample_rgb(16, 16), **{"style": STYLE, **options})

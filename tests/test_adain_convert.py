@@ -22,12 +22,30 @@ from stylezoo.errors import WeightsError
 from stylezoo.testing import sample_rgb
 
 # (index, out channels, in channels, kernel) of every conv of the official files
-ENCODER_CONVS = [(0, 3, 3, 1), (2, 64, 3, 3), (5, 64, 64, 3), (9, 128, 64, 3),
-                 (12, 128, 128, 3), (16, 256, 128, 3), (19, 256, 256, 3), (22, 256, 256, 3),
-                 (25, 256, 256, 3), (29, 512, 256, 3)]
+ENCODER_CONVS = [
+    (0, 3, 3, 1),
+    (2, 64, 3, 3),
+    (5, 64, 64, 3),
+    (9, 128, 64, 3),
+    (12, 128, 128, 3),
+    (16, 256, 128, 3),
+    (19, 256, 256, 3),
+    (22, 256, 256, 3),
+    (25, 256, 256, 3),
+    (29, 512, 256, 3),
+]
 ENCODER_CONVS += [(i, 512, 512, 3) for i in (32, 35, 38, 42, 45, 48, 51)]
-DECODER_CONVS = [(1, 256, 512), (5, 256, 256), (8, 256, 256), (11, 256, 256), (14, 128, 256),
-                 (18, 128, 128), (21, 64, 128), (25, 64, 64), (28, 3, 64)]
+DECODER_CONVS = [
+    (1, 256, 512),
+    (5, 256, 256),
+    (8, 256, 256),
+    (11, 256, 256),
+    (14, 128, 256),
+    (18, 128, 128),
+    (21, 64, 128),
+    (25, 64, 64),
+    (28, 3, 64),
+]
 # Encoder through relu4_1, [0:31]: convs (each after a reflection pad, then ReLU) and pools.
 ENCODER_STEPS = (2, 5, "pool", 9, 12, "pool", 16, 19, 22, 25, "pool", 29)
 DECODER_STEPS = (1, "up", 5, 8, 11, 14, "up", 18, 21, "up", 25, 28)
@@ -51,8 +69,9 @@ def reference_decode(state: dict[str, torch.Tensor], t: torch.Tensor) -> torch.T
         if step == "up":
             t = F.interpolate(t, scale_factor=2, mode="nearest")
             continue
-        t = F.conv2d(F.pad(t, (1, 1, 1, 1), mode="reflect"), state[f"{step}.weight"],
-                     state[f"{step}.bias"])
+        t = F.conv2d(
+            F.pad(t, (1, 1, 1, 1), mode="reflect"), state[f"{step}.weight"], state[f"{step}.bias"]
+        )
         if step != 28:  # no final activation
             t = F.relu(t)
     return t
@@ -91,10 +110,15 @@ def reference_coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (out * t_std + t_mean).reshape(source.shape)
 
 
-def reference_stylise(encoder: dict[str, torch.Tensor], decoder: dict[str, torch.Tensor],
-                      content: torch.Tensor, styles: list[torch.Tensor],
-                      weights: list[float] | None = None, alpha: float = 1.0,
-                      preserve_color: bool = False) -> torch.Tensor:
+def reference_stylise(
+    encoder: dict[str, torch.Tensor],
+    decoder: dict[str, torch.Tensor],
+    content: torch.Tensor,
+    styles: list[torch.Tensor],
+    weights: list[float] | None = None,
+    alpha: float = 1.0,
+    preserve_color: bool = False,
+) -> torch.Tensor:
     """test.py for one 1×3×H×W content (unclamped output)."""
     if preserve_color:
         styles = [reference_coral(s[0], content[0])[None] for s in styles]
@@ -105,8 +129,7 @@ def reference_stylise(encoder: dict[str, torch.Tensor], decoder: dict[str, torch
         total = sum(weights)
         target = torch.zeros_like(fc)
         for style, weight in zip(styles, weights, strict=True):
-            target = target + weight / total * reference_adain(fc, reference_encode(encoder,
-                                                                                    style))
+            target = target + weight / total * reference_adain(fc, reference_encode(encoder, style))
     target = target * alpha + fc * (1 - alpha)
     return reference_decode(decoder, target)
 
@@ -155,8 +178,13 @@ def official(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     torch.save(encoder, files["encoder"], _use_new_zipfile_serialization=False)
     torch.save(decoder, files["decoder"], _use_new_zipfile_serialization=False)
     converted = stylezoo.convert("adain", files, folder / "converted")
-    return {"encoder": encoder, "decoder": decoder, "files": files, "converted": converted,
-            "translator": stylezoo.load(converted)}
+    return {
+        "encoder": encoder,
+        "decoder": decoder,
+        "files": files,
+        "converted": converted,
+        "translator": stylezoo.load(converted),
+    }
 
 
 def test_official_files_are_legacy_format_and_complete(official: dict) -> None:
@@ -166,8 +194,7 @@ def test_official_files_are_legacy_format_and_complete(official: dict) -> None:
     assert len(official["encoder"]) == 34 and len(official["decoder"]) == 18
 
 
-def test_converted_files_keep_official_keys_and_drop_layers_after_relu4_1(official: dict
-                                                                          ) -> None:
+def test_converted_files_keep_official_keys_and_drop_layers_after_relu4_1(official: dict) -> None:
     directory: Path = official["converted"]
     encoder = load_file(str(directory / "encoder.safetensors"))
     decoder = load_file(str(directory / "decoder.safetensors"))
@@ -188,8 +215,10 @@ CASES = {
     "one style": ({}, [(27, 45, 2)]),
     "alpha": ({"alpha": 0.4}, [(27, 45, 2)]),
     "interpolation": ({"style_weights": [1, 3]}, [(24, 32, 2), (24, 32, 3)]),
-    "interpolation, other sizes": ({"style_weights": [0.5, 1.75], "alpha": 0.8},
-                                   [(27, 45, 2), (40, 24, 3)]),
+    "interpolation, other sizes": (
+        {"style_weights": [0.5, 1.75], "alpha": 0.8},
+        [(27, 45, 2), (40, 24, 3)],
+    ),
     "preserve color": ({"preserve_color": True}, [(27, 45, 2)]),
 }
 
@@ -204,14 +233,18 @@ def test_raw_path_matches_the_reference(official: dict, case: str) -> None:
     out = translator(contents, style=style, **options)
     weights = options.get("style_weights")
     for index in range(contents.shape[0]):
-        expected = reference_stylise(official["encoder"], official["decoder"],
-                                     contents[index:index + 1], styles, weights=weights,
-                                     alpha=options.get("alpha", 1.0),
-                                     preserve_color=options.get("preserve_color", False))
+        expected = reference_stylise(
+            official["encoder"],
+            official["decoder"],
+            contents[index : index + 1],
+            styles,
+            weights=weights,
+            alpha=options.get("alpha", 1.0),
+            preserve_color=options.get("preserve_color", False),
+        )
         inside = ((expected > 0.01) & (expected < 0.99)).float().mean()
         assert inside > 0.8, "the comparison would be dominated by clamping"
-        torch.testing.assert_close(out[index:index + 1], expected.clamp(0, 1), atol=1e-5,
-                                   rtol=0)
+        torch.testing.assert_close(out[index : index + 1], expected.clamp(0, 1), atol=1e-5, rtol=0)
 
 
 def test_convert_by_record_name_fills_in_the_record(official: dict, tmp_path: Path) -> None:

@@ -33,8 +33,12 @@ def test_list_and_info(capsys) -> None:
 
 
 def test_console_script_is_installed() -> None:
-    result = subprocess.run([Path(sys.executable).with_name("stylezoo"), "list", "--json",
-                             "horse"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [Path(sys.executable).with_name("stylezoo"), "list", "--json", "horse"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "cyclegan/horse2zebra" in json.loads(result.stdout)
 
 
@@ -44,8 +48,19 @@ def test_convert_with_settings(tmp_path: Path, capsys) -> None:
     checkpoint = tmp_path / "g.pth"
     torch.save(ResnetGenerator(ngf=8, n_blocks=6).state_dict(), checkpoint)
     out = tmp_path / "converted"
-    code = main(["convert", "cyclegan", str(checkpoint), "-o", str(out),
-                 "--set", "ngf=8", "--set", "netG=resnet_6blocks"])
+    code = main(
+        [
+            "convert",
+            "cyclegan",
+            str(checkpoint),
+            "-o",
+            str(out),
+            "--set",
+            "ngf=8",
+            "--set",
+            "netG=resnet_6blocks",
+        ]
+    )
     assert code == 0 and Path(capsys.readouterr().out.strip()) == out
     assert json.loads((out / "config.json").read_text())["config"]["ngf"] == 8
     assert main(["convert", "cyclegan", str(checkpoint), "-o", str(tmp_path / "bad")]) == 2
@@ -62,8 +77,7 @@ def test_translate_files_and_folders(model_dir: Path, tmp_path: Path, capsys) ->
     (src / "broken.png").write_bytes(b"garbage")
     (src / "notes.txt").write_text("not an image, ignored")
     out = tmp_path / "out"
-    code = main(["translate", str(model_dir), str(src), "-o", str(out), "--device", "cpu",
-                 "-q"])
+    code = main(["translate", str(model_dir), str(src), "-o", str(out), "--device", "cpu", "-q"])
     assert code == 1  # one bad file: reported, the rest written
     err = capsys.readouterr().err
     assert "1 of 4 image(s) failed" in err and "broken.png" in err
@@ -87,16 +101,34 @@ def test_translate_bfloat16_and_options(model_dir: Path, tmp_path: Path, capsys)
     image = tmp_path / "photo.png"
     Image.fromarray(sample_rgb(24, 24)).save(image)
     out = tmp_path / "out"
-    assert main(["translate", str(model_dir), str(image), "-o", str(out), "--dtype",
-                 "bfloat16", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "translate",
+                str(model_dir),
+                str(image),
+                "-o",
+                str(out),
+                "--dtype",
+                "bfloat16",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == str(out / "photo.png")
     assert np.asarray(Image.open(out / "photo.png")).shape == (24, 24, 3)
-    assert main(["translate", str(model_dir), str(image), "-o", str(out), "--option",
-                 "alpha=0.5"]) == 2
+    assert (
+        main(["translate", str(model_dir), str(image), "-o", str(out), "--option", "alpha=0.5"])
+        == 2
+    )
     assert "does not take option(s) ['alpha']" in capsys.readouterr().err
 
 
 def test_translate_missing_input(model_dir: Path, tmp_path: Path, capsys) -> None:
-    assert main(["translate", str(model_dir), str(tmp_path / "nope.png"), "-o",
-                 str(tmp_path / "o")]) == 1
+    assert (
+        main(["translate", str(model_dir), str(tmp_path / "nope.png"), "-o", str(tmp_path / "o")])
+        == 1
+    )
     assert "does not exist" in capsys.readouterr().err

@@ -30,8 +30,13 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "families" / "cut.md"
 
 # The official filters: blur-pool [1,2,1]⊗[1,2,1]/16; up-sampler [1,3,3,1]⊗[1,3,3,1]/64·4.
 DOWN_FILTER = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
-UP_FILTER = torch.tensor([[1.0, 3.0, 3.0, 1.0], [3.0, 9.0, 9.0, 3.0], [3.0, 9.0, 9.0, 3.0],
-                          [1.0, 3.0, 3.0, 1.0]]) / 64 * 4
+UP_FILTER = (
+    torch.tensor(
+        [[1.0, 3.0, 3.0, 1.0], [3.0, 9.0, 9.0, 3.0], [3.0, 9.0, 9.0, 3.0], [1.0, 3.0, 3.0, 1.0]]
+    )
+    / 64
+    * 4
+)
 
 
 class TestCUTContract(TranslatorContract):
@@ -41,16 +46,17 @@ class TestCUTContract(TranslatorContract):
 
 # -- an official-layout checkpoint, built without the plugin --------------------------------
 
-def official_state_dict(ngf: int = 64, n_blocks: int = 9, seed: int = 0
-                        ) -> dict[str, torch.Tensor]:
+
+def official_state_dict(ngf: int = 64, n_blocks: int = 9, seed: int = 0) -> dict[str, torch.Tensor]:
     """Random weights under the official keys and shapes, filt buffers holding the constants."""
     generator = torch.Generator().manual_seed(seed)
 
     def conv(out_channels: int, in_channels: int, size: int) -> dict[str, torch.Tensor]:
         std = (in_channels * size * size) ** -0.5
-        return {"weight": torch.randn(out_channels, in_channels, size, size,
-                                      generator=generator) * std,
-                "bias": torch.randn(out_channels, generator=generator) * 0.1}
+        return {
+            "weight": torch.randn(out_channels, in_channels, size, size, generator=generator) * std,
+            "bias": torch.randn(out_channels, generator=generator) * 0.1,
+        }
 
     layers: list[tuple[str, dict[str, torch.Tensor]]] = [
         ("model.1", conv(ngf, 3, 7)),
@@ -70,8 +76,9 @@ def official_state_dict(ngf: int = 64, n_blocks: int = 9, seed: int = 0
         (f"model.{up + 5}", conv(ngf, 2 * ngf, 3)),
         (f"model.{up + 9}", conv(3, ngf, 7)),
     ]
-    return {f"{prefix}.{leaf}": tensor for prefix, params in layers
-            for leaf, tensor in params.items()}
+    return {
+        f"{prefix}.{leaf}": tensor for prefix, params in layers for leaf, tensor in params.items()
+    }
 
 
 def save_legacy(state: dict[str, torch.Tensor], path: Path) -> Path:
@@ -82,10 +89,14 @@ def save_legacy(state: dict[str, torch.Tensor], path: Path) -> Path:
 
 # -- the independent reference forward ------------------------------------------------------
 
+
 def reference_blur_down(x: torch.Tensor) -> torch.Tensor:
     channels = x.shape[1]
-    blurred = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"),
-                       DOWN_FILTER.expand(channels, 1, 3, 3), groups=channels)
+    blurred = F.conv2d(
+        F.pad(x, (1, 1, 1, 1), mode="reflect"),
+        DOWN_FILTER.expand(channels, 1, 3, 3),
+        groups=channels,
+    )
     return blurred[:, :, ::2, ::2]  # a stride-2 conv is the stride-1 conv subsampled
 
 
@@ -102,8 +113,9 @@ def reference_blur_up(x: torch.Tensor) -> torch.Tensor:
     return full[:, :, 1:-1, 1:-1]
 
 
-def reference_generator(state: dict[str, torch.Tensor], x: torch.Tensor, n_blocks: int
-                        ) -> torch.Tensor:
+def reference_generator(
+    state: dict[str, torch.Tensor], x: torch.Tensor, n_blocks: int
+) -> torch.Tensor:
     def conv(h: torch.Tensor, prefix: str, padding: int = 0) -> torch.Tensor:
         return F.conv2d(h, state[f"{prefix}.weight"], state[f"{prefix}.bias"], padding=padding)
 
@@ -127,6 +139,7 @@ def reference_generator(state: dict[str, torch.Tensor], x: torch.Tensor, n_block
 
 # -- conversion -----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def official_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A full-size (ngf 64, 9 blocks) official-layout latest_net_G.pth, legacy format."""
@@ -143,17 +156,23 @@ def test_official_layout_has_the_documented_keys(official_file: tuple[Path, dict
     with torch.device("meta"):
         network = family.build(dict(family.default_config))["model"]
     built = network.state_dict()
-    assert {k: tuple(v.shape) for k, v in built.items()} == \
-        {k: tuple(v.shape) for k, v in state.items()}
+    assert {k: tuple(v.shape) for k, v in built.items()} == {
+        k: tuple(v.shape) for k, v in state.items()
+    }
     assert sum(p.numel() for p in network.parameters()) == 11_378_179
     # the filters are persistent buffers, not parameters
     assert {k for k in built if k.endswith(".filt")} == {
-        "model.7.filt", "model.11.filt", "model.21.filt", "model.25.filt"}
+        "model.7.filt",
+        "model.11.filt",
+        "model.21.filt",
+        "model.25.filt",
+    }
     assert not any(name.endswith("filt") for name, _ in network.named_parameters())
 
 
-def test_convert_official_file_matches_reference(official_file: tuple[Path, dict],
-                                                 tmp_path: Path) -> None:
+def test_convert_official_file_matches_reference(
+    official_file: tuple[Path, dict], tmp_path: Path
+) -> None:
     path, state = official_file
     out = stylezoo.convert("cut", path, tmp_path / "converted")
     translator = stylezoo.load(out)
@@ -167,22 +186,24 @@ def test_convert_official_file_matches_reference(official_file: tuple[Path, dict
     assert torch.equal(saved["model.21.filt"], state["model.21.filt"])
 
 
-def test_convert_by_record_name_keeps_provenance(official_file: tuple[Path, dict],
-                                                 tmp_path: Path) -> None:
+def test_convert_by_record_name_keeps_provenance(
+    official_file: tuple[Path, dict], tmp_path: Path
+) -> None:
     path, _ = official_file
     out = stylezoo.convert("cut/cityscapes-label2photo-fastcut", path, tmp_path / "city")
     spec = stylezoo.load(out).spec
     assert spec.name == "cut/cityscapes-label2photo-fastcut"
     assert spec.license == "unknown" and spec.paper == "arXiv:2007.15651"
     assert spec.provenance["upstream"]["model"] == {
-        "url": ARCHIVE, "member": "checkpoints/cityscapes_fastcut_pretrained/latest_net_G.pth"}
+        "url": ARCHIVE,
+        "member": "checkpoints/cityscapes_fastcut_pretrained/latest_net_G.pth",
+    }
 
 
 SMALL = {"ngf": 4, "netG": "resnet_6blocks"}
 
 
-@pytest.mark.parametrize("key", ["model.7.filt", "model.11.filt", "model.18.filt",
-                                 "model.22.filt"])
+@pytest.mark.parametrize("key", ["model.7.filt", "model.11.filt", "model.18.filt", "model.22.filt"])
 def test_convert_rejects_altered_filters(key: str, tmp_path: Path) -> None:
     state = official_state_dict(ngf=4, n_blocks=6)
     state[key] = state[key].clone()
@@ -205,8 +226,11 @@ def test_convert_accepts_small_official_layout(tmp_path: Path) -> None:
 def test_convert_with_wrong_config_names_the_keys(tmp_path: Path) -> None:
     path = save_legacy(official_state_dict(ngf=4, n_blocks=6), tmp_path / "latest_net_G.pth")
     # the file has 6 blocks; the default config expects 9
-    with pytest.raises(stylezoo.WeightsError, match=r"missing keys \[model\.18\.conv_block"
-                       r".*unexpected keys \[model\.18\.filt"):
+    with pytest.raises(
+        stylezoo.WeightsError,
+        match=r"missing keys \[model\.18\.conv_block"
+        r".*unexpected keys \[model\.18\.filt",
+    ):
         stylezoo.convert("cut", path, tmp_path / "out", config={"ngf": 4})
     assert not (tmp_path / "out").exists()
 
@@ -215,20 +239,29 @@ def test_both_switches_give_the_cyclegan_layout(tmp_path: Path) -> None:
     config = {"ngf": 4, "netG": "resnet_6blocks"}
     cyclegan = random_translator("cyclegan", config, seed=5)
     path = save_legacy(cyclegan.state_dicts()["model"], tmp_path / "cyclegan_G.pth")
-    out = stylezoo.convert("cut", path, tmp_path / "out",
-                           config={**config, "no_antialias": True, "no_antialias_up": True})
+    out = stylezoo.convert(
+        "cut",
+        path,
+        tmp_path / "out",
+        config={**config, "no_antialias": True, "no_antialias_up": True},
+    )
     batch = torch.rand(1, 3, 16, 20, generator=torch.Generator().manual_seed(4))
     torch.testing.assert_close(stylezoo.load(out)(batch), cyclegan(batch), atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize(("no_antialias", "no_antialias_up", "filters"), [
-    (True, False, ["model.19.filt", "model.23.filt"]),
-    (False, True, ["model.7.filt", "model.11.filt"]),
-])
-def test_mixed_antialias_switches(no_antialias: bool, no_antialias_up: bool,
-                                  filters: list[str]) -> None:
-    translator = random_translator("cut", {"ngf": 4, "no_antialias": no_antialias,
-                                           "no_antialias_up": no_antialias_up})
+@pytest.mark.parametrize(
+    ("no_antialias", "no_antialias_up", "filters"),
+    [
+        (True, False, ["model.19.filt", "model.23.filt"]),
+        (False, True, ["model.7.filt", "model.11.filt"]),
+    ],
+)
+def test_mixed_antialias_switches(
+    no_antialias: bool, no_antialias_up: bool, filters: list[str]
+) -> None:
+    translator = random_translator(
+        "cut", {"ngf": 4, "no_antialias": no_antialias, "no_antialias_up": no_antialias_up}
+    )
     keys = translator.state_dicts()["model"]
     assert {k for k in keys if k.endswith("filt")} == set(filters)
     batch = torch.rand(1, 3, 12, 20)
@@ -237,16 +270,20 @@ def test_mixed_antialias_switches(no_antialias: bool, no_antialias_up: bool,
 
 # -- bad inputs -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("config", "message"), [
-    ({"netG": "unet_256"}, "netG"),
-    ({"netG": "resnet_4blocks"}, "resnet_9blocks"),
-    ({"norm": "group"}, "norm"),
-    ({"ngf": 0}, "ngf"),
-    ({"ngf": "64"}, "ngf"),
-    ({"no_antialias": "yes"}, "no_antialias"),
-    ({"no_antialias_up": 1}, "no_antialias_up"),
-    ({"n_blocks": 9}, "n_blocks"),
-])
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"netG": "unet_256"}, "netG"),
+        ({"netG": "resnet_4blocks"}, "resnet_9blocks"),
+        ({"norm": "group"}, "norm"),
+        ({"ngf": 0}, "ngf"),
+        ({"ngf": "64"}, "ngf"),
+        ({"no_antialias": "yes"}, "no_antialias"),
+        ({"no_antialias_up": 1}, "no_antialias_up"),
+        ({"n_blocks": 9}, "n_blocks"),
+    ],
+)
 def test_invalid_config_is_rejected(config: dict, message: str) -> None:
     with pytest.raises(stylezoo.InvalidOptionError, match=message):
         random_translator("cut", config)
@@ -266,16 +303,23 @@ def test_min_size_is_the_smallest_that_runs() -> None:
 
 # -- records and docs -----------------------------------------------------------------------
 
+
 def test_records() -> None:
     assert stylezoo.list_models("cut/*") == sorted(RECORDS)
     docs = DOCS.read_text(encoding="utf-8")
     for name, experiment in RECORDS.items():
         info = stylezoo.model_info(name)
-        assert info["upstream"] == {"model": {
-            "url": ARCHIVE, "member": f"checkpoints/{experiment}/latest_net_G.pth"}}
+        assert info["upstream"] == {
+            "model": {"url": ARCHIVE, "member": f"checkpoints/{experiment}/latest_net_G.pth"}
+        }
         assert info["license"] == "unknown" and info["paper"] == "arXiv:2007.15651"
-        assert info["config"] == {"netG": "resnet_9blocks", "ngf": 64, "norm": "instance",
-                                  "no_antialias": False, "no_antialias_up": False}
+        assert info["config"] == {
+            "netG": "resnet_9blocks",
+            "ngf": 64,
+            "norm": "instance",
+            "no_antialias": False,
+            "no_antialias_up": False,
+        }
         assert ("fastcut" in info["tags"]) == name.endswith("-fastcut")
         assert f"`{name}`" in docs
         if "cityscapes" in name:

@@ -18,8 +18,7 @@ import stylezoo
 IN_LAYERS = [2, 5, 8, 20, 23]
 
 
-def official_state_dict(n_blocks: int = 9, ngf: int = 64, seed: int = 0
-                        ) -> dict[str, torch.Tensor]:
+def official_state_dict(n_blocks: int = 9, ngf: int = 64, seed: int = 0) -> dict[str, torch.Tensor]:
     """Keys, order and shapes of an official pretrained generator file, legacy IN keys included."""
     g = torch.Generator().manual_seed(seed)
 
@@ -27,9 +26,11 @@ def official_state_dict(n_blocks: int = 9, ngf: int = 64, seed: int = 0
         return torch.randn(*shape, generator=g) * 0.05
 
     def legacy_in(prefix: str, channels: int) -> dict[str, torch.Tensor]:
-        return {f"{prefix}.running_mean": torch.rand(channels, generator=g),
-                f"{prefix}.running_var": torch.rand(channels, generator=g) + 0.5,
-                f"{prefix}.num_batches_tracked": torch.tensor(123, dtype=torch.int64)}
+        return {
+            f"{prefix}.running_mean": torch.rand(channels, generator=g),
+            f"{prefix}.running_var": torch.rand(channels, generator=g) + 0.5,
+            f"{prefix}.num_batches_tracked": torch.tensor(123, dtype=torch.int64),
+        }
 
     sd: dict[str, torch.Tensor] = {}
     sd |= {"model.1.weight": rand(ngf, 3, 7, 7), "model.1.bias": rand(ngf)}
@@ -40,8 +41,10 @@ def official_state_dict(n_blocks: int = 9, ngf: int = 64, seed: int = 0
     sd |= legacy_in("model.8", 4 * ngf)
     for b in range(10, 10 + n_blocks):
         for conv, norm in ((1, 2), (5, 6)):
-            sd |= {f"model.{b}.conv_block.{conv}.weight": rand(4 * ngf, 4 * ngf, 3, 3),
-                   f"model.{b}.conv_block.{conv}.bias": rand(4 * ngf)}
+            sd |= {
+                f"model.{b}.conv_block.{conv}.weight": rand(4 * ngf, 4 * ngf, 3, 3),
+                f"model.{b}.conv_block.{conv}.bias": rand(4 * ngf),
+            }
             sd |= legacy_in(f"model.{b}.conv_block.{norm}", 4 * ngf)
     up = 10 + n_blocks
     sd |= {f"model.{up}.weight": rand(4 * ngf, 2 * ngf, 3, 3), f"model.{up}.bias": rand(2 * ngf)}
@@ -52,17 +55,20 @@ def official_state_dict(n_blocks: int = 9, ngf: int = 64, seed: int = 0
     return sd
 
 
-def reference_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, n_blocks: int = 9
-                      ) -> torch.Tensor:
+def reference_forward(
+    sd: dict[str, torch.Tensor], x: torch.Tensor, n_blocks: int = 9
+) -> torch.Tensor:
     """The official ResnetGenerator (instance norm, no dropout) in functional form; x in [-1,1]."""
+
     def norm(t: torch.Tensor) -> torch.Tensor:
         return F.instance_norm(t, eps=1e-5)
 
     h = F.conv2d(F.pad(x, (3, 3, 3, 3), mode="reflect"), sd["model.1.weight"], sd["model.1.bias"])
     h = F.relu(norm(h))
     for i in (4, 7):  # stride-2 downsampling, zero padding 1
-        h = F.relu(norm(F.conv2d(h, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2,
-                                 padding=1)))
+        h = F.relu(
+            norm(F.conv2d(h, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2, padding=1))
+        )
     for b in range(10, 10 + n_blocks):
         p = f"model.{b}.conv_block"
         r = F.conv2d(F.pad(h, (1, 1, 1, 1), mode="reflect"), sd[f"{p}.1.weight"], sd[f"{p}.1.bias"])
@@ -71,11 +77,15 @@ def reference_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, n_blocks: in
         h = h + norm(r)
     up = 10 + n_blocks
     for i in (up, up + 3):
-        h = F.conv_transpose2d(h, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2,
-                               padding=1, output_padding=1)
+        h = F.conv_transpose2d(
+            h, sd[f"model.{i}.weight"], sd[f"model.{i}.bias"], stride=2, padding=1, output_padding=1
+        )
         h = F.relu(norm(h))
-    h = F.conv2d(F.pad(h, (3, 3, 3, 3), mode="reflect"), sd[f"model.{up + 7}.weight"],
-                 sd[f"model.{up + 7}.bias"])
+    h = F.conv2d(
+        F.pad(h, (3, 3, 3, 3), mode="reflect"),
+        sd[f"model.{up + 7}.weight"],
+        sd[f"model.{up + 7}.bias"],
+    )
     return torch.tanh(h)
 
 
@@ -124,8 +134,7 @@ def test_dataparallel_prefix_is_stripped(official_file, tmp_path: Path) -> None:
     assert stylezoo.load(stylezoo.convert("cyclegan", path, tmp_path / "out")) is not None
 
 
-def test_wrong_architecture_lists_keys_and_writes_nothing(official_file, tmp_path: Path
-                                                          ) -> None:
+def test_wrong_architecture_lists_keys_and_writes_nothing(official_file, tmp_path: Path) -> None:
     _, sd = official_file
     path = tmp_path / "six.pth"
     torch.save(sd, path)

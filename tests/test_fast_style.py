@@ -80,8 +80,9 @@ def reference_forward(state: dict[str, torch.Tensor], x: torch.Tensor) -> torch.
 
     def norm(name: str, y: torch.Tensor) -> torch.Tensor:
         # affine InstanceNorm without running statistics: the file's running_* are ignored
-        return F.instance_norm(y, weight=state[f"{name}.weight"], bias=state[f"{name}.bias"],
-                               eps=1e-5)
+        return F.instance_norm(
+            y, weight=state[f"{name}.weight"], bias=state[f"{name}.bias"], eps=1e-5
+        )
 
     def upsample(y: torch.Tensor) -> torch.Tensor:
         return F.interpolate(y, scale_factor=2, mode="nearest")
@@ -217,8 +218,9 @@ def test_records_describe_the_four_official_styles() -> None:
     for style in STYLES:
         info = stylezoo.model_info(f"fast_style/{style}")
         assert info["family"] == "fast_style" and info["config"] == {}
-        assert info["upstream"] == {"model": {"url": ARCHIVE_URL,
-                                              "member": f"saved_models/{style}.pth"}}
+        assert info["upstream"] == {
+            "model": {"url": ARCHIVE_URL, "member": f"saved_models/{style}.pth"}
+        }
         assert info["io"] == {"range": [0.0, 255.0], "multiple": 4}
         assert info["license"] == "unknown" and info["paper"] == "arXiv:1603.08155"
         assert info["homepage"] and info["description"] and style in info["tags"]
@@ -257,8 +259,11 @@ def test_other_architecture_is_refused_naming_keys(tmp_path: Path) -> None:
     state["model.1.weight"] = torch.zeros(64, 3, 7, 7)
     path = tmp_path / "other.pth"
     torch.save(state, path, _use_new_zipfile_serialization=False)
-    with pytest.raises(WeightsError, match=r"missing keys \[deconv3\.conv2d\.bias\].*"
-                                           r"unexpected keys \[model\.1\.weight\]"):
+    with pytest.raises(
+        WeightsError,
+        match=r"missing keys \[deconv3\.conv2d\.bias\].*"
+        r"unexpected keys \[model\.1\.weight\]",
+    ):
         stylezoo.convert("fast_style", path, tmp_path / "out")
 
 

@@ -53,12 +53,34 @@ def register(*records: stylezoo.Record) -> None:
     stylezoo.plugin_manager().register(InProcessPlugin(records=records))
 
 
-def record(name: str = "cyclegan/loop_small", *, url: str = "", sha256: str | None = PTH_SHA,
-           member: str | None = None, hub: dict | None = None) -> stylezoo.Record:
-    upstream = {"model": {"url": url, **({"sha256": sha256} if sha256 else {}),
-                          **({"member": member} if member else {})}} if url else {}
-    return stylezoo.Record(name=name, family="cyclegan", config=SMALL, upstream=upstream,
-                           hub=hub or {}, license="unknown", description="loopback test")
+def record(
+    name: str = "cyclegan/loop_small",
+    *,
+    url: str = "",
+    sha256: str | None = PTH_SHA,
+    member: str | None = None,
+    hub: dict | None = None,
+) -> stylezoo.Record:
+    upstream = (
+        {
+            "model": {
+                "url": url,
+                **({"sha256": sha256} if sha256 else {}),
+                **({"member": member} if member else {}),
+            }
+        }
+        if url
+        else {}
+    )
+    return stylezoo.Record(
+        name=name,
+        family="cyclegan",
+        config=SMALL,
+        upstream=upstream,
+        hub=hub or {},
+        license="unknown",
+        description="loopback test",
+    )
 
 
 def weights(translator: stylezoo.Translator) -> dict[str, torch.Tensor]:
@@ -88,15 +110,21 @@ def small_record(fresh_plugins: object, loopback_upstream: LoopbackUpstream) -> 
 
 # -- registry names from upstream ------------------------------------------------------------
 def test_first_load_downloads_converts_and_later_loads_make_no_request(
-        small_record: stylezoo.Record, loopback_upstream: LoopbackUpstream,
-        converted_reference: stylezoo.Translator, monkeypatch: pytest.MonkeyPatch) -> None:
+    small_record: stylezoo.Record,
+    loopback_upstream: LoopbackUpstream,
+    converted_reference: stylezoo.Translator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     translator = stylezoo.load(small_record.name)
     assert loopback_upstream.count("GET") == 1
     assert_same_weights(translator, converted_reference)
     assert translator.translate(sample_rgb(20, 24)).shape == (20, 24, 3)
     cached = record_cache_dir(small_record)
-    assert sorted(p.name for p in cached.iterdir()) == ["README.md", "config.json",
-                                                        "model.safetensors"]
+    assert sorted(p.name for p in cached.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    ]
     config = (cached / "config.json").read_text()
     assert PTH_SHA in config and "loop_small.pth" in config  # provenance
     assert not list((cache_root() / "downloads").glob("*.pth"))  # the .pth is converted away
@@ -111,8 +139,10 @@ def test_first_load_downloads_converts_and_later_loads_make_no_request(
 
 
 def test_offline_and_uncached_fails_at_once_saying_what_to_do(
-        small_record: stylezoo.Record, loopback_upstream: LoopbackUpstream,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    small_record: stylezoo.Record,
+    loopback_upstream: LoopbackUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     go_offline(monkeypatch)
     started = time.perf_counter()
     with pytest.raises(stylezoo.OfflineError, match="stylezoo download cyclegan/loop_small"):
@@ -124,33 +154,37 @@ def test_offline_and_uncached_fails_at_once_saying_what_to_do(
 
 
 def test_local_files_only_online_never_touches_the_network(
-        small_record: stylezoo.Record, loopback_upstream: LoopbackUpstream) -> None:
+    small_record: stylezoo.Record, loopback_upstream: LoopbackUpstream
+) -> None:
     with pytest.raises(stylezoo.OfflineError, match="point|convert"):
         stylezoo.load(small_record.name, local_files_only=True)
     assert loopback_upstream.count() == 0
 
 
-def test_connection_dropped_mid_file_is_resumed(small_record: stylezoo.Record,
-                                                loopback_upstream: LoopbackUpstream,
-                                                converted_reference: stylezoo.Translator
-                                                ) -> None:
+def test_connection_dropped_mid_file_is_resumed(
+    small_record: stylezoo.Record,
+    loopback_upstream: LoopbackUpstream,
+    converted_reference: stylezoo.Translator,
+) -> None:
     loopback_upstream.add_fault("/pretrained/loop_small.pth", "drop")
     assert_same_weights(stylezoo.load(small_record.name), converted_reference)
     gets = [r for r in loopback_upstream.requests if r.method == "GET"]
     assert len(gets) == 2 and gets[1].headers.get("Range") == f"bytes={len(PTH) // 2}-"
 
 
-def test_server_errors_are_retried(small_record: stylezoo.Record,
-                                   loopback_upstream: LoopbackUpstream) -> None:
+def test_server_errors_are_retried(
+    small_record: stylezoo.Record, loopback_upstream: LoopbackUpstream
+) -> None:
     loopback_upstream.add_fault("/pretrained/loop_small.pth", "status", times=2)
     stylezoo.load(small_record.name)
     assert loopback_upstream.count("GET") == 3
 
 
-def test_unresolvable_host_fails_at_once_without_retries(small_record: stylezoo.Record,
-                                                         loopback_upstream: LoopbackUpstream,
-                                                         monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
+def test_unresolvable_host_fails_at_once_without_retries(
+    small_record: stylezoo.Record,
+    loopback_upstream: LoopbackUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import socket
     import urllib.error
 
@@ -170,16 +204,19 @@ def test_unresolvable_host_fails_at_once_without_retries(small_record: stylezoo.
     assert len(attempts) == 1 and time.perf_counter() - started < 5
 
 
-def test_corrupt_download_is_fetched_once_more(small_record: stylezoo.Record,
-                                               loopback_upstream: LoopbackUpstream,
-                                               converted_reference: stylezoo.Translator) -> None:
+def test_corrupt_download_is_fetched_once_more(
+    small_record: stylezoo.Record,
+    loopback_upstream: LoopbackUpstream,
+    converted_reference: stylezoo.Translator,
+) -> None:
     loopback_upstream.add_fault("/pretrained/loop_small.pth", "corrupt")
     assert_same_weights(stylezoo.load(small_record.name), converted_reference)
     assert loopback_upstream.count("GET") == 2
 
 
 def test_hash_mismatch_twice_names_file_and_both_hashes(
-        fresh_plugins: object, loopback_upstream: LoopbackUpstream) -> None:
+    fresh_plugins: object, loopback_upstream: LoopbackUpstream
+) -> None:
     wrong = "0" * 64
     url = loopback_upstream.add_file("pretrained/other.pth", PTH)
     register(record("cyclegan/loop_wrong_hash", url=url, sha256=wrong))
@@ -193,8 +230,11 @@ def test_hash_mismatch_twice_names_file_and_both_hashes(
 
 
 def test_truncated_cache_file_is_detected_and_fetched_again(
-        small_record: stylezoo.Record, loopback_upstream: LoopbackUpstream,
-        converted_reference: stylezoo.Translator, monkeypatch: pytest.MonkeyPatch) -> None:
+    small_record: stylezoo.Record,
+    loopback_upstream: LoopbackUpstream,
+    converted_reference: stylezoo.Translator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     stylezoo.load(small_record.name)
     weights_file = record_cache_dir(small_record) / "model.safetensors"
     # (a new file: loaded tensors may be memory-mapped from the old one)
@@ -214,19 +254,30 @@ def test_truncated_cache_file_is_detected_and_fetched_again(
 
 
 @pytest.mark.parametrize("kind", ["tar", "zip"])
-def test_archive_member_is_extracted_alone(kind: str, fresh_plugins: object,
-                                           loopback_upstream: LoopbackUpstream,
-                                           converted_reference: stylezoo.Translator) -> None:
-    members = {"models/loop_small/latest_net_G.pth": PTH, "models/other/latest_net_G.pth": b"x",
-               "README": b"hello"}
+def test_archive_member_is_extracted_alone(
+    kind: str,
+    fresh_plugins: object,
+    loopback_upstream: LoopbackUpstream,
+    converted_reference: stylezoo.Translator,
+) -> None:
+    members = {
+        "models/loop_small/latest_net_G.pth": PTH,
+        "models/other/latest_net_G.pth": b"x",
+        "README": b"hello",
+    }
     add = loopback_upstream.add_tar if kind == "tar" else loopback_upstream.add_zip
     url = add(f"pretrained_models.{kind}", members)
-    register(record(url=url, member="models/loop_small/latest_net_G.pth"),
-             record("cyclegan/loop_escape", url=url, member="../../etc/passwd", sha256=None),
-             record("cyclegan/loop_missing", url=url, member="models/nope.pth", sha256=None))
+    register(
+        record(url=url, member="models/loop_small/latest_net_G.pth"),
+        record("cyclegan/loop_escape", url=url, member="../../etc/passwd", sha256=None),
+        record("cyclegan/loop_missing", url=url, member="models/nope.pth", sha256=None),
+    )
     assert_same_weights(stylezoo.load("cyclegan/loop_small"), converted_reference)
-    extracted = [p for p in (cache_root() / "downloads").rglob("*") if p.is_file()
-                 and p.suffix not in (".lock", f".{kind}")]
+    extracted = [
+        p
+        for p in (cache_root() / "downloads").rglob("*")
+        if p.is_file() and p.suffix not in (".lock", f".{kind}")
+    ]
     assert extracted == []  # the member was converted and removed; nothing else came out
     with pytest.raises(stylezoo.DownloadError, match=r"Refusing .*'\.\./\.\./etc/passwd'"):
         stylezoo.load("cyclegan/loop_escape")
@@ -235,16 +286,17 @@ def test_archive_member_is_extracted_alone(kind: str, fresh_plugins: object,
     assert loopback_upstream.count("GET") == 1  # one archive download served all three
 
 
-def test_members_with_the_same_base_name_stay_apart(loopback_upstream: LoopbackUpstream,
-                                                     tmp_path: Path) -> None:
+def test_members_with_the_same_base_name_stay_apart(
+    loopback_upstream: LoopbackUpstream, tmp_path: Path
+) -> None:
     from stylezoo.sources import fetch_upstream_file
 
-    url = loopback_upstream.add_tar("cut.tar", {"checkpoints/a/latest_net_G.pth": b"first",
-                                                "checkpoints/b/latest_net_G.pth": b"second"})
-    first = fetch_upstream_file({"url": url, "member": "checkpoints/a/latest_net_G.pth"},
-                                tmp_path)
-    second = fetch_upstream_file({"url": url, "member": "checkpoints/b/latest_net_G.pth"},
-                                 tmp_path)
+    url = loopback_upstream.add_tar(
+        "cut.tar",
+        {"checkpoints/a/latest_net_G.pth": b"first", "checkpoints/b/latest_net_G.pth": b"second"},
+    )
+    first = fetch_upstream_file({"url": url, "member": "checkpoints/a/latest_net_G.pth"}, tmp_path)
+    second = fetch_upstream_file({"url": url, "member": "checkpoints/b/latest_net_G.pth"}, tmp_path)
     assert (first.read_bytes(), second.read_bytes()) == (b"first", b"second")
     assert loopback_upstream.count("GET") == 1
 
@@ -261,8 +313,11 @@ def test_hf_hub_source_revision_pinning(loopback_hub: LoopbackHub, tmp_path: Pat
     first = loopback_hub.commit("org/small", saved_files(old, tmp_path, "old"), tag="v1")
     loopback_hub.commit("org/small", saved_files(new, tmp_path, "new"))
     assert_same_weights(stylezoo.load("hf-hub:org/small"), new)
-    for pinned in ("hf-hub:org/small@v1", f"hf-hub:org/small@{first}",
-                   f"hf-hub:org/small@{first[:10]}"):
+    for pinned in (
+        "hf-hub:org/small@v1",
+        f"hf-hub:org/small@{first}",
+        f"hf-hub:org/small@{first[:10]}",
+    ):
         assert_same_weights(stylezoo.load(pinned), old)
     assert_same_weights(stylezoo.load("hf-hub:org/small", revision="v1"), old)
     before = loopback_hub.count()
@@ -276,8 +331,9 @@ def test_hf_hub_source_revision_pinning(loopback_hub: LoopbackHub, tmp_path: Pat
         stylezoo.load("hf-hub:org/missing")
 
 
-def test_hf_hub_cache_dir_and_token_are_passed_through(loopback_hub: LoopbackHub,
-                                                       tmp_path: Path) -> None:
+def test_hf_hub_cache_dir_and_token_are_passed_through(
+    loopback_hub: LoopbackHub, tmp_path: Path
+) -> None:
     translator = random_translator("cyclegan", SMALL, seed=3)
     loopback_hub.commit("org/private", saved_files(translator, tmp_path, "m"), private=True)
     with pytest.raises(stylezoo.DownloadError, match="token="):
@@ -289,7 +345,8 @@ def test_hf_hub_cache_dir_and_token_are_passed_through(loopback_hub: LoopbackHub
 
 
 def test_hub_file_corrupted_in_transit_or_in_cache_is_fetched_again(
-        loopback_hub: LoopbackHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loopback_hub: LoopbackHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     translator = random_translator("cyclegan", SMALL, seed=4)
     files = saved_files(translator, tmp_path, "m")
     loopback_hub.commit("org/flaky", files)
@@ -316,12 +373,18 @@ def test_hub_connection_dropped_mid_file(loopback_hub: LoopbackHub, tmp_path: Pa
 
 # -- registry names with a Hub copy ----------------------------------------------------------
 def publish_copy(hub: LoopbackHub, tmp_path: Path, repo: str, **extra: object) -> dict:
-    directory = stylezoo.convert("cyclegan", _write(tmp_path / "o.pth", PTH), tmp_path / repo,
-                                 config=SMALL)
+    directory = stylezoo.convert(
+        "cyclegan", _write(tmp_path / "o.pth", PTH), tmp_path / repo, config=SMALL
+    )
     files = {p.name: p.read_bytes() for p in directory.iterdir()}
     commit = hub.commit(f"org/{repo}", files)
-    return {"repo": f"org/{repo}", "revision": commit, "files": {"model": "model.safetensors"},
-            "sha256": {"model": sha256_file(directory / "model.safetensors")}, **extra}
+    return {
+        "repo": f"org/{repo}",
+        "revision": commit,
+        "files": {"model": "model.safetensors"},
+        "sha256": {"model": sha256_file(directory / "model.safetensors")},
+        **extra,
+    }
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -329,10 +392,13 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def test_hub_copy_is_preferred_and_then_cached(fresh_plugins: object, loopback_hub: LoopbackHub,
-                                               loopback_upstream: LoopbackUpstream,
-                                               converted_reference: stylezoo.Translator,
-                                               tmp_path: Path) -> None:
+def test_hub_copy_is_preferred_and_then_cached(
+    fresh_plugins: object,
+    loopback_hub: LoopbackHub,
+    loopback_upstream: LoopbackUpstream,
+    converted_reference: stylezoo.Translator,
+    tmp_path: Path,
+) -> None:
     hub = publish_copy(loopback_hub, tmp_path, "cyclegan-loop_small")
     register(record(url=loopback_upstream.add_file("x.pth", PTH), hub=hub))
     assert_same_weights(stylezoo.load("cyclegan/loop_small"), converted_reference)
@@ -344,8 +410,9 @@ def test_hub_copy_is_preferred_and_then_cached(fresh_plugins: object, loopback_h
     assert loopback_hub.count() == requests
 
 
-def test_hub_copy_with_wrong_sha256_is_rejected(fresh_plugins: object, loopback_hub: LoopbackHub,
-                                                tmp_path: Path) -> None:
+def test_hub_copy_with_wrong_sha256_is_rejected(
+    fresh_plugins: object, loopback_hub: LoopbackHub, tmp_path: Path
+) -> None:
     hub = publish_copy(loopback_hub, tmp_path, "cyclegan-loop_bad", sha256={"model": "1" * 64})
     register(record(hub=hub))
     with pytest.raises(stylezoo.IntegrityError, match="expected sha256 1{64}, got [0-9a-f]{64}"):
@@ -354,8 +421,12 @@ def test_hub_copy_with_wrong_sha256_is_rejected(fresh_plugins: object, loopback_
 
 @pytest.mark.parametrize("hub_state", ["missing", "unreachable"])
 def test_hub_copy_missing_or_unreachable_falls_back_to_upstream(
-        hub_state: str, fresh_plugins: object, loopback_hub: LoopbackHub,
-        loopback_upstream: LoopbackUpstream, converted_reference: stylezoo.Translator) -> None:
+    hub_state: str,
+    fresh_plugins: object,
+    loopback_hub: LoopbackHub,
+    loopback_upstream: LoopbackUpstream,
+    converted_reference: stylezoo.Translator,
+) -> None:
     url = loopback_upstream.add_file("pretrained/loop_small.pth", PTH)
     register(record(url=url, hub={"repo": "org/not-published", "revision": "main"}))
     if hub_state == "unreachable":
@@ -366,9 +437,9 @@ def test_hub_copy_missing_or_unreachable_falls_back_to_upstream(
     assert loopback_upstream.count("GET") == 1
 
 
-def test_both_sources_missing_is_one_clear_error(fresh_plugins: object,
-                                                 loopback_hub: LoopbackHub,
-                                                 loopback_upstream: LoopbackUpstream) -> None:
+def test_both_sources_missing_is_one_clear_error(
+    fresh_plugins: object, loopback_hub: LoopbackHub, loopback_upstream: LoopbackUpstream
+) -> None:
     url = f"{loopback_upstream.url}/gone/loop_small.pth"
     register(record(url=url, hub={"repo": "org/not-published"}))
     with pytest.raises(stylezoo.DownloadError) as caught:
@@ -378,11 +449,13 @@ def test_both_sources_missing_is_one_clear_error(fresh_plugins: object,
     assert "stylezoo convert cyclegan/loop_small FILE" in message
 
 
-def test_download_then_load_with_servers_stopped(fresh_plugins: object,
-                                                 loopback_hub: LoopbackHub,
-                                                 loopback_upstream: LoopbackUpstream,
-                                                 tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_download_then_load_with_servers_stopped(
+    fresh_plugins: object,
+    loopback_hub: LoopbackHub,
+    loopback_upstream: LoopbackUpstream,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from stylezoo.cli import main
 
     translator = random_translator("cyclegan", SMALL, seed=6)

@@ -25,18 +25,22 @@ class TwoNetworkFamily:
     default_io = {"range": [0.0, 1.0]}
 
     def build(self, config: dict) -> dict[str, nn.Module]:
-        return {"encoder": nn.Conv2d(3, config["width"], 1),
-                "decoder": nn.Sequential(nn.Conv2d(config["width"], 3, 1), nn.Sigmoid())}
+        return {
+            "encoder": nn.Conv2d(3, config["width"], 1),
+            "decoder": nn.Sequential(nn.Conv2d(config["width"], 3, 1), nn.Sigmoid()),
+        }
 
-    def translator(self, networks: dict[str, nn.Module], spec: stylezoo.ModelSpec
-                   ) -> TwoNetworkTranslator:
+    def translator(
+        self, networks: dict[str, nn.Module], spec: stylezoo.ModelSpec
+    ) -> TwoNetworkTranslator:
         return TwoNetworkTranslator(networks, spec)
 
 
 @pytest.fixture
 def saved(fresh_plugins: object, tmp_path: Path) -> Path:
-    family = stylezoo.Family(name="twonet", implementation=TwoNetworkFamily(),
-                             roles=("encoder", "decoder"))
+    family = stylezoo.Family(
+        name="twonet", implementation=TwoNetworkFamily(), roles=("encoder", "decoder")
+    )
     stylezoo.plugin_manager().register(InProcessPlugin(families=[family]))
     return stylezoo.create_model("twonet", seed=0).save_pretrained(tmp_path / "twonet")
 
@@ -46,20 +50,24 @@ def devices(translator: stylezoo.Translator) -> dict[str, torch.device]:
 
 
 def test_dict_device_map_places_each_role(saved: Path) -> None:
-    translator = stylezoo.load(saved, device_map={"encoder": "cpu", "decoder": "cpu"},
-                               dtype="bfloat16")
-    assert devices(translator) == {"encoder": torch.device("cpu"),
-                                   "decoder": torch.device("cpu")}
+    translator = stylezoo.load(
+        saved, device_map={"encoder": "cpu", "decoder": "cpu"}, dtype="bfloat16"
+    )
+    assert devices(translator) == {"encoder": torch.device("cpu"), "decoder": torch.device("cpu")}
     assert all(p.dtype == torch.bfloat16 for p in translator.networks["decoder"].parameters())
     reference = stylezoo.load(saved)
     image = sample_rgb(16, 20)
-    assert abs(translator.translate(image).astype(int)
-               - reference.translate(image).astype(int)).max() <= 3
+    assert (
+        abs(translator.translate(image).astype(int) - reference.translate(image).astype(int)).max()
+        <= 3
+    )
 
 
 def test_roles_left_out_go_to_device_and_bad_maps_are_explained(saved: Path) -> None:
     assert devices(stylezoo.load(saved, device_map={"decoder": "cpu"}, device="cpu")) == {
-        "encoder": torch.device("cpu"), "decoder": torch.device("cpu")}
+        "encoder": torch.device("cpu"),
+        "decoder": torch.device("cpu"),
+    }
     with pytest.raises(stylezoo.InvalidOptionError, match=r"role\(s\) \['vgg'\].*'encoder'"):
         stylezoo.load(saved, device_map={"vgg": "cpu"})
     with pytest.raises(stylezoo.InvalidOptionError, match="either device"):

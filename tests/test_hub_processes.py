@@ -32,21 +32,35 @@ print(sum(float(t.double().sum()) for t in weights.values()))
 
 
 def child_env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1",
-            "HF_HUB_DISABLE_PROGRESS_BARS": "1", "STYLEZOO_CACHE": str(tmp_path / "shared"),
-            "HF_HOME": str(tmp_path / "hf")}
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "0",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "STYLEZOO_CACHE": str(tmp_path / "shared"),
+        "HF_HOME": str(tmp_path / "hf"),
+    }
 
 
 def test_two_processes_loading_the_same_model_share_one_download(
-        loopback_upstream: LoopbackUpstream, tmp_path: Path) -> None:
+    loopback_upstream: LoopbackUpstream, tmp_path: Path
+) -> None:
     buffer = io.BytesIO()
     torch.save(random_translator("cyclegan", SMALL, seed=9).state_dicts()["model"], buffer)
     data = buffer.getvalue()
     url = loopback_upstream.add_file("race.pth", data)
     loopback_upstream.add_fault("/race.pth", "slow", delay=1.0)  # widen the race window
     command = [sys.executable, "-c", LOAD_SCRIPT, url, hashlib.sha256(data).hexdigest()]
-    children = [subprocess.Popen(command, env=child_env(tmp_path), stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    children = [
+        subprocess.Popen(
+            command,
+            env=child_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [child.communicate(timeout=120) for child in children]
     for child, (_, err) in zip(children, results, strict=True):
         assert child.returncode == 0, err
@@ -58,11 +72,18 @@ def test_two_processes_loading_the_same_model_share_one_download(
 
 def test_import_and_local_loads_stay_light(tmp_path: Path) -> None:
     directory = random_translator("cyclegan", SMALL).save_pretrained(tmp_path / "local")
-    code = ("import sys, stylezoo\n"
-            "heavy = [m for m in ('torch', 'huggingface_hub') if m in sys.modules]\n"
-            "assert not heavy, f'import stylezoo imported {heavy}'\n"
-            f"stylezoo.load({str(directory)!r})\n"
-            "assert 'huggingface_hub' not in sys.modules, 'local load imported huggingface_hub'\n")
-    done = subprocess.run([sys.executable, "-c", code], env=child_env(tmp_path),
-                          capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys, stylezoo\n"
+        "heavy = [m for m in ('torch', 'huggingface_hub') if m in sys.modules]\n"
+        "assert not heavy, f'import stylezoo imported {heavy}'\n"
+        f"stylezoo.load({str(directory)!r})\n"
+        "assert 'huggingface_hub' not in sys.modules, 'local load imported huggingface_hub'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=child_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr

@@ -27,7 +27,8 @@ def test_record_is_well_formed(name: str) -> None:
     family = families()[record.family]
     assert isinstance(record.license, str) and record.license.strip(), "license is required"
     assert set(record.upstream) == set(family.roles), (
-        f"upstream roles {sorted(record.upstream)} != family roles {list(family.roles)}")
+        f"upstream roles {sorted(record.upstream)} != family roles {list(family.roles)}"
+    )
     for role, source in record.upstream.items():
         assert check_url(source.get("url")) is None, f"{role}: {check_url(source.get('url'))}"
         if "sha256" in source:

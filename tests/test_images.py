@@ -36,8 +36,11 @@ def test_pil_modes_round_trip(translator, photo, mode: str) -> None:
     if mode in ("RGBA", "LA"):
         alpha = np.tile(np.linspace(0, 255, image.width, dtype=np.uint8), (image.height, 1))
         image.putalpha(Image.fromarray(alpha))
-    image = image.convert("L").point(lambda v: v * 257).convert("I;16") if mode == "I;16" \
+    image = (
+        image.convert("L").point(lambda v: v * 257).convert("I;16")
+        if mode == "I;16"
         else image.convert(mode)
+    )
     out = translator.translate(image)
     expected_mode = {"1": "L"}.get(mode, mode)
     assert out.mode == expected_mode and out.size == image.size
@@ -57,7 +60,7 @@ def test_palette_images_come_back_as_rgb(translator, photo, tmp_path: Path) -> N
 
 
 def test_sixteen_bit_png_stays_sixteen_bit(translator, photo, tmp_path: Path) -> None:
-    gray16 = (photo[..., 1].astype(np.uint16) * 257)
+    gray16 = photo[..., 1].astype(np.uint16) * 257
     path = tmp_path / "deep.png"
     Image.fromarray(gray16).save(path)
     opened = Image.open(path)

@@ -133,8 +133,9 @@ def test_paths_that_do_not_exist() -> None:
 
 
 def test_record_without_local_weights_says_what_to_do() -> None:
-    with pytest.raises(stylezoo.WeightsNotAvailableError,
-                       match=r"stylezoo convert cyclegan/horse2zebra FILE"):
+    with pytest.raises(
+        stylezoo.WeightsNotAvailableError, match=r"stylezoo convert cyclegan/horse2zebra FILE"
+    ):
         stylezoo.load("cyclegan/horse2zebra")
 
 

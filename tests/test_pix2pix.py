@@ -27,6 +27,7 @@ NUM_DOWNS = {"unet_256": 8, "unet_128": 7}
 
 # -- contract -------------------------------------------------------------------------------
 
+
 class TestPix2PixContract(TranslatorContract):
     family = "pix2pix"
     config = {"ngf": 4}
@@ -45,6 +46,7 @@ class TestPix2PixInstanceNormContract(TranslatorContract):
 
 # -- the official state-dict layout ----------------------------------------------------------
 
+
 def level_prefix(level: int) -> str:
     """P_1 = model.model.1, P_{L+1} = P_L + .model.3."""
     return "model.model.1" + ".model.3" * (level - 1)
@@ -53,11 +55,13 @@ def level_prefix(level: int) -> str:
 def level_channels(level: int, ngf: int) -> tuple[int, int]:
     """(outer, inner) channels of intermediate/innermost level L (1-based)."""
     return {1: (ngf, 2 * ngf), 2: (2 * ngf, 4 * ngf), 3: (4 * ngf, 8 * ngf)}.get(
-        level, (8 * ngf, 8 * ngf))
+        level, (8 * ngf, 8 * ngf)
+    )
 
 
-def official_shapes(ngf: int = 64, netG: str = "unet_256", norm: str = "batch",
-                    nc: int = 3) -> dict[str, tuple[int, ...]]:
+def official_shapes(
+    ngf: int = 64, netG: str = "unet_256", norm: str = "batch", nc: int = 3
+) -> dict[str, tuple[int, ...]]:
     """Every key of an official generator file and its shape (BN counters have shape ())."""
     innermost = NUM_DOWNS[netG] - 1
     bias = norm == "instance"
@@ -98,8 +102,13 @@ def official_shapes(ngf: int = 64, netG: str = "unet_256", norm: str = "batch",
     return shapes
 
 
-def official_state_dict(ngf: int, netG: str = "unet_256", norm: str = "batch", seed: int = 0,
-                        legacy_instance_stats: bool = False) -> dict[str, torch.Tensor]:
+def official_state_dict(
+    ngf: int,
+    netG: str = "unet_256",
+    norm: str = "batch",
+    seed: int = 0,
+    legacy_instance_stats: bool = False,
+) -> dict[str, torch.Tensor]:
     """Random weights in the official layout; scales keep tanh mostly unsaturated."""
     generator = torch.Generator().manual_seed(seed)
 
@@ -116,8 +125,11 @@ def official_state_dict(ngf: int, netG: str = "unet_256", norm: str = "batch", s
         elif leaf == "running_var":
             state[key] = 0.5 + torch.rand(*shape, generator=generator)
         elif len(shape) == 4:  # conv / conv-transpose weights
-            fan_in = shape[1] * 16 if key.endswith(("model.0.weight", "model.1.weight")) \
+            fan_in = (
+                shape[1] * 16
+                if key.endswith(("model.0.weight", "model.1.weight"))
                 else shape[0] * 4
+            )
             state[key] = randn(*shape) / fan_in**0.5
         elif leaf == "weight":  # BN gamma
             state[key] = 1 + 0.2 * randn(*shape)
@@ -126,8 +138,10 @@ def official_state_dict(ngf: int, netG: str = "unet_256", norm: str = "batch", s
     if legacy_instance_stats:  # old files of --norm instance models carry unused IN buffers
         for level in range(1, NUM_DOWNS[netG]):
             prefix = level_prefix(level)
-            owners = ((".model.2", level_channels(level, ngf)[1]),
-                      (".model.6", level_channels(level, ngf)[0]))
+            owners = (
+                (".model.2", level_channels(level, ngf)[1]),
+                (".model.6", level_channels(level, ngf)[0]),
+            )
             if level == NUM_DOWNS[netG] - 1:
                 owners = ((".model.4", level_channels(level, ngf)[0]),)
             for suffix, channels in owners:
@@ -137,9 +151,15 @@ def official_state_dict(ngf: int, netG: str = "unet_256", norm: str = "batch", s
     return state
 
 
-def reference_generator(sd: dict[str, torch.Tensor], image: torch.Tensor, *, netG: str,
-                        norm: str = "batch", mode: str = "train", dropout: bool = False
-                        ) -> torch.Tensor:
+def reference_generator(
+    sd: dict[str, torch.Tensor],
+    image: torch.Tensor,
+    *,
+    netG: str,
+    norm: str = "batch",
+    mode: str = "train",
+    dropout: bool = False,
+) -> torch.Tensor:
     """The official generator on ONE image (1×C×H×W in [-1, 1]), functional.
 
     mode "train": BN with this image's statistics (train mode, batch of one), "eval": running
@@ -157,8 +177,15 @@ def reference_generator(sd: dict[str, torch.Tensor], image: torch.Tensor, *, net
             return h
         weight, bias = sd[f"{key}.weight"], sd[f"{key}.bias"]
         if mode == "eval":
-            return F.batch_norm(h, sd[f"{key}.running_mean"], sd[f"{key}.running_var"],
-                                weight, bias, training=False, eps=1e-5)
+            return F.batch_norm(
+                h,
+                sd[f"{key}.running_mean"],
+                sd[f"{key}.running_var"],
+                weight,
+                bias,
+                training=False,
+                eps=1e-5,
+            )
         return F.batch_norm(h, None, None, weight, bias, training=True, eps=1e-5)
 
     def bias_of(key: str) -> torch.Tensor | None:
@@ -167,30 +194,44 @@ def reference_generator(sd: dict[str, torch.Tensor], image: torch.Tensor, *, net
     def level(index: int, h: torch.Tensor) -> torch.Tensor:
         p = level_prefix(index)
         skip = F.leaky_relu(h, 0.2)  # in place upstream: the skip is the activated input
-        down = F.conv2d(skip, sd[f"{p}.model.1.weight"], bias_of(f"{p}.model.1"), stride=2,
-                        padding=1)
+        down = F.conv2d(
+            skip, sd[f"{p}.model.1.weight"], bias_of(f"{p}.model.1"), stride=2, padding=1
+        )
         if index == innermost:
             up_key, norm_key = f"{p}.model.3", f"{p}.model.4"
             inner = down
         else:
             up_key, norm_key = f"{p}.model.5", f"{p}.model.6"
             inner = level(index + 1, normalise(f"{p}.model.2", down))
-        up = F.conv_transpose2d(F.relu(inner), sd[f"{up_key}.weight"], bias_of(up_key),
-                                stride=2, padding=1)
+        up = F.conv_transpose2d(
+            F.relu(inner), sd[f"{up_key}.weight"], bias_of(up_key), stride=2, padding=1
+        )
         up = normalise(norm_key, up)
         if dropout and 4 <= index < innermost:
             up = F.dropout(up, 0.5, training=True)
         return torch.cat([skip, up], 1)
 
-    down = F.conv2d(image, sd["model.model.0.weight"], bias_of("model.model.0"), stride=2,
-                    padding=1)
-    out = F.conv_transpose2d(F.relu(level(1, down)), sd["model.model.3.weight"],
-                             sd["model.model.3.bias"], stride=2, padding=1)
+    down = F.conv2d(
+        image, sd["model.model.0.weight"], bias_of("model.model.0"), stride=2, padding=1
+    )
+    out = F.conv_transpose2d(
+        F.relu(level(1, down)),
+        sd["model.model.3.weight"],
+        sd["model.model.3.bias"],
+        stride=2,
+        padding=1,
+    )
     return torch.tanh(out)
 
 
-def reference(sd: dict[str, torch.Tensor], batch: torch.Tensor, *, netG: str = "unet_256",
-              seed: int | None = None, **kwargs: object) -> torch.Tensor:
+def reference(
+    sd: dict[str, torch.Tensor],
+    batch: torch.Tensor,
+    *,
+    netG: str = "unet_256",
+    seed: int | None = None,
+    **kwargs: object,
+) -> torch.Tensor:
     """[0, 1] batch → [0, 1] batch, one image at a time, like the official test (batch 1).
 
     With a seed, each image runs right after torch.manual_seed(seed).
@@ -225,11 +266,13 @@ def official(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, torch.
 
 
 @pytest.fixture(scope="module")
-def converted(official: tuple[dict[str, torch.Tensor], Path],
-              tmp_path_factory: pytest.TempPathFactory) -> stylezoo.Translator:
+def converted(
+    official: tuple[dict[str, torch.Tensor], Path], tmp_path_factory: pytest.TempPathFactory
+) -> stylezoo.Translator:
     _, path = official
-    out = stylezoo.convert("pix2pix", path, tmp_path_factory.mktemp("conv") / "p2p",
-                           config={"ngf": NGF})
+    out = stylezoo.convert(
+        "pix2pix", path, tmp_path_factory.mktemp("conv") / "p2p", config={"ngf": NGF}
+    )
     return stylezoo.load(out)
 
 
@@ -241,6 +284,7 @@ def images(count: int = 2, size: tuple[int, int] = (256, 256), seed: int = 0) ->
 
 
 # -- parity ---------------------------------------------------------------------------------
+
 
 def test_default_is_per_image_batch_stats_without_dropout(official, converted) -> None:
     sd, _ = official
@@ -339,42 +383,57 @@ def test_matches_official_module_structure(official, converted) -> None:
             return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
 
     def convs(i: int, o: int) -> tuple[nn.Conv2d, nn.ConvTranspose2d]:
-        return (nn.Conv2d(i, o, 4, 2, 1, bias=False), nn.ConvTranspose2d(o, i, 4, 2, 1,
-                                                                          bias=False))
+        return (nn.Conv2d(i, o, 4, 2, 1, bias=False), nn.ConvTranspose2d(o, i, 4, 2, 1, bias=False))
 
     outer, inner = level_channels(7, NGF)
     down, up = convs(outer, inner)
-    block = Block([nn.LeakyReLU(0.2, True), down, nn.ReLU(True), up, nn.BatchNorm2d(outer)],
-                  False)
+    block = Block([nn.LeakyReLU(0.2, True), down, nn.ReLU(True), up, nn.BatchNorm2d(outer)], False)
     for level in range(6, 0, -1):
         outer, inner = level_channels(level, NGF)
         down, _ = convs(outer, inner)
         up = nn.ConvTranspose2d(2 * inner, outer, 4, 2, 1, bias=False)
-        layers = [nn.LeakyReLU(0.2, True), down, nn.BatchNorm2d(inner), block, nn.ReLU(True),
-                  up, nn.BatchNorm2d(outer)]
+        layers = [
+            nn.LeakyReLU(0.2, True),
+            down,
+            nn.BatchNorm2d(inner),
+            block,
+            nn.ReLU(True),
+            up,
+            nn.BatchNorm2d(outer),
+        ]
         block = Block(layers + ([nn.Dropout(0.5)] if level >= 4 else []), False)
     network = nn.Module()
-    network.model = Block([nn.Conv2d(3, NGF, 4, 2, 1, bias=False), block, nn.ReLU(True),
-                           nn.ConvTranspose2d(2 * NGF, 3, 4, 2, 1), nn.Tanh()], True)
+    network.model = Block(
+        [
+            nn.Conv2d(3, NGF, 4, 2, 1, bias=False),
+            block,
+            nn.ReLU(True),
+            nn.ConvTranspose2d(2 * NGF, 3, 4, 2, 1),
+            nn.Tanh(),
+        ],
+        True,
+    )
     network.load_state_dict(sd, strict=True)
     network.train()
     x = images(1, seed=6)
     torch.manual_seed(42)
     with torch.no_grad():
         official_out = ((network.model(x * 2 - 1) + 1) / 2).clamp(0, 1)
-    torch.testing.assert_close(converted(x, dropout=True, seed=42), official_out, atol=1e-5,
-                               rtol=0)
+    torch.testing.assert_close(converted(x, dropout=True, seed=42), official_out, atol=1e-5, rtol=0)
     # the official test overwrites the running stats in memory; ours stay as loaded
-    assert not torch.equal(network.state_dict()["model.model.1.model.2.running_mean"],
-                           sd["model.model.1.model.2.running_mean"])
+    assert not torch.equal(
+        network.state_dict()["model.model.1.model.2.running_mean"],
+        sd["model.model.1.model.2.running_mean"],
+    )
 
 
 def test_unet_128_pads_to_128_only(tmp_path: Path) -> None:
     sd = official_state_dict(NGF, "unet_128", seed=8)
     path = tmp_path / "unet128.pth"
     torch.save(sd, path, _use_new_zipfile_serialization=False)
-    out = stylezoo.convert("pix2pix", path, tmp_path / "out",
-                           config={"ngf": NGF, "netG": "unet_128"})
+    out = stylezoo.convert(
+        "pix2pix", path, tmp_path / "out", config={"ngf": NGF, "netG": "unet_128"}
+    )
     saved_io = json.loads((out / "config.json").read_text())["io"]
     assert saved_io["multiple"] == 128 and saved_io["min_size"] == 128
     t = stylezoo.load(out)
@@ -387,12 +446,16 @@ def test_unet_128_pads_to_128_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize("norm", ["instance", "none"])
 def test_instance_and_no_norm_files(tmp_path: Path, norm: str) -> None:
     """Instance-norm files of old PyTorch carry unused IN buffers: dropped, as upstream does."""
-    sd = official_state_dict(NGF, "unet_128", norm, seed=10,
-                             legacy_instance_stats=norm == "instance")
+    sd = official_state_dict(
+        NGF, "unet_128", norm, seed=10, legacy_instance_stats=norm == "instance"
+    )
     path = tmp_path / "file.pth"
     torch.save(sd, path, _use_new_zipfile_serialization=False)
-    t = stylezoo.load(stylezoo.convert("pix2pix", path, tmp_path / "out",
-                                       config={"ngf": NGF, "netG": "unet_128", "norm": norm}))
+    t = stylezoo.load(
+        stylezoo.convert(
+            "pix2pix", path, tmp_path / "out", config={"ngf": NGF, "netG": "unet_128", "norm": norm}
+        )
+    )
     kept = t.state_dicts()["model"]
     assert kept.keys() == official_shapes(NGF, "unet_128", norm).keys()
     x = images(1, (128, 128), seed=11)
@@ -409,8 +472,9 @@ def test_file_without_bn_counters_converts(official, converted, tmp_path: Path) 
     path = tmp_path / "old.pth"
     torch.save(old, path, _use_new_zipfile_serialization=False)
     t = stylezoo.load(stylezoo.convert("pix2pix", path, tmp_path / "out", config={"ngf": NGF}))
-    counters = {k: v for k, v in t.state_dicts()["model"].items()
-                if k.endswith("num_batches_tracked")}
+    counters = {
+        k: v for k, v in t.state_dicts()["model"].items() if k.endswith("num_batches_tracked")
+    }
     assert len(counters) == 13 and all(int(v) == 0 for v in counters.values())
     x = images(1, seed=12)
     assert torch.equal(t(x), converted(x))
@@ -418,16 +482,24 @@ def test_file_without_bn_counters_converts(official, converted, tmp_path: Path) 
 
 def test_record_conversion_carries_metadata(official, tmp_path: Path) -> None:
     _, path = official
-    out = stylezoo.convert("pix2pix/facades_label2photo", path, tmp_path / "facades",
-                           config={"ngf": NGF})
+    out = stylezoo.convert(
+        "pix2pix/facades_label2photo", path, tmp_path / "facades", config={"ngf": NGF}
+    )
     t = stylezoo.load(out)
     assert t.spec.name == "pix2pix/facades_label2photo"
     assert t.spec.license == "unknown" and t.spec.paper == "arXiv:1611.07004"
-    assert dict(t.spec.config) == {"netG": "unet_256", "ngf": NGF, "norm": "batch",
-                                   "use_dropout": True, "input_nc": 3, "output_nc": 3}
+    assert dict(t.spec.config) == {
+        "netG": "unet_256",
+        "ngf": NGF,
+        "norm": "batch",
+        "use_dropout": True,
+        "input_nc": 3,
+        "output_nc": 3,
+    }
 
 
 # -- full-size key table --------------------------------------------------------------------
+
 
 def _meta_network(**config: object) -> nn.Module:
     from stylezoo.family import complete_config
@@ -435,8 +507,9 @@ def _meta_network(**config: object) -> nn.Module:
 
     implementation = families()["pix2pix"].load_implementation()
     with torch.device("meta"):
-        return implementation.build(complete_config(implementation.default_config, config,
-                                                    "pix2pix"))["model"]
+        return implementation.build(
+            complete_config(implementation.default_config, config, "pix2pix")
+        )["model"]
 
 
 def test_full_size_key_table() -> None:
@@ -450,9 +523,10 @@ def test_full_size_key_table() -> None:
     assert "model.model.1.model.3.model.3.model.3.model.3.model.3.model.1.bias" not in state
 
 
-@pytest.mark.parametrize(("netG", "norm", "count"), [("unet_128", "batch", 70),
-                                                      ("unet_256", "instance", 32),
-                                                      ("unet_256", "none", 17)])
+@pytest.mark.parametrize(
+    ("netG", "norm", "count"),
+    [("unet_128", "batch", 70), ("unet_256", "instance", 32), ("unet_256", "none", 17)],
+)
 def test_other_key_tables(netG: str, norm: str, count: int) -> None:
     state = _meta_network(netG=netG, norm=norm).state_dict()
     expected = official_shapes(64, netG, "batch" if norm == "batch" else norm)
@@ -462,6 +536,7 @@ def test_other_key_tables(netG: str, norm: str, count: int) -> None:
 
 # -- records --------------------------------------------------------------------------------
 
+
 def test_records() -> None:
     names = stylezoo.list_models("pix2pix/*")
     variants = ["day2night", "edges2shoes", "facades_label2photo", "map2sat", "sat2map"]
@@ -469,14 +544,20 @@ def test_records() -> None:
     for variant in variants:
         info = stylezoo.model_info(f"pix2pix/{variant}")
         assert info["upstream"]["model"]["url"] == (
-            f"http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{variant}.pth")
-        assert info["config"] == {"netG": "unet_256", "ngf": 64, "norm": "batch",
-                                  "use_dropout": True}
+            f"http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/{variant}.pth"
+        )
+        assert info["config"] == {
+            "netG": "unet_256",
+            "ngf": 64,
+            "norm": "batch",
+            "use_dropout": True,
+        }
         assert info["license"] == "unknown" and info["paper"] == "arXiv:1611.07004"
         assert "hub" not in info or not info["hub"]
 
 
 # -- bad input ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def small() -> stylezoo.Translator:
@@ -491,14 +572,17 @@ def test_seed_without_dropout_is_an_error(small, options: dict) -> None:
         small(images(1, (32, 32)), **options)
 
 
-@pytest.mark.parametrize(("options", "match"), [
-    ({"dropout": True, "seed": 1.5}, "seed=1.5 must be an integer"),
-    ({"dropout": True, "seed": "7"}, "must be an integer"),
-    ({"dropout": True, "seed": True}, "must be an integer"),
-    ({"dropout": True, "seed": 2**64}, "outside the range"),
-    ({"dropout": "yes"}, "dropout='yes' must be True or False"),
-    ({"batch_stats": 0}, "batch_stats=0 must be True or False"),
-])
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"dropout": True, "seed": 1.5}, "seed=1.5 must be an integer"),
+        ({"dropout": True, "seed": "7"}, "must be an integer"),
+        ({"dropout": True, "seed": True}, "must be an integer"),
+        ({"dropout": True, "seed": 2**64}, "outside the range"),
+        ({"dropout": "yes"}, "dropout='yes' must be True or False"),
+        ({"batch_stats": 0}, "batch_stats=0 must be True or False"),
+    ],
+)
 def test_bad_option_values(small, options: dict, match: str) -> None:
     with pytest.raises(stylezoo.InvalidOptionError, match=match):
         small(images(1, (32, 32)), **options)
@@ -518,22 +602,31 @@ def test_dropout_on_a_model_without_dropout_layers() -> None:
         t(images(1, (32, 32)), dropout=True)
 
 
-@pytest.mark.parametrize(("config", "match"), [
-    ({"netG": "unet_64"}, "unet_64"), ({"norm": "group"}, "group"),
-    ({"ngf": 0}, "ngf"), ({"use_dropout": "no"}, "use_dropout"),
-])
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        ({"netG": "unet_64"}, "unet_64"),
+        ({"norm": "group"}, "group"),
+        ({"ngf": 0}, "ngf"),
+        ({"use_dropout": "no"}, "use_dropout"),
+    ],
+)
 def test_bad_configs(config: dict, match: str) -> None:
     with pytest.raises(stylezoo.InvalidOptionError, match=match):
         random_translator("pix2pix", {"ngf": 4, **config})
 
 
-@pytest.mark.parametrize(("config", "match"), [
-    ({"ngf": 8}, "shape mismatches"),
-    ({"ngf": NGF, "norm": "instance"}, "missing keys"),
-    ({"ngf": NGF, "netG": "unet_128"}, "unexpected keys"),
-])
-def test_wrong_config_for_the_file_names_the_keys(official, tmp_path: Path, config: dict,
-                                                  match: str) -> None:
+@pytest.mark.parametrize(
+    ("config", "match"),
+    [
+        ({"ngf": 8}, "shape mismatches"),
+        ({"ngf": NGF, "norm": "instance"}, "missing keys"),
+        ({"ngf": NGF, "netG": "unet_128"}, "unexpected keys"),
+    ],
+)
+def test_wrong_config_for_the_file_names_the_keys(
+    official, tmp_path: Path, config: dict, match: str
+) -> None:
     _, path = official
     with pytest.raises(stylezoo.WeightsError, match=match):
         stylezoo.convert("pix2pix", path, tmp_path / "out", config=config)

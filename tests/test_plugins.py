@@ -32,7 +32,8 @@ def fake_distribution(root: Path, name: str, entry_points: dict[str, str]) -> No
 
 def test_builtin_plugins_are_declared_as_entry_points() -> None:
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][
-        "stylezoo"]
+        "stylezoo"
+    ]
     folders = {p.parent.name for p in (ROOT / "plugins").glob("*/__init__.py")}
     assert set(declared) == folders
     assert all(target == f"stylezoo_plugins.{name}" for name, target in declared.items())
@@ -41,22 +42,40 @@ def test_builtin_plugins_are_declared_as_entry_points() -> None:
 def test_every_hook_is_documented() -> None:
     from stylezoo import hookspecs
 
-    specs = {name for name in dir(hookspecs) if name.startswith("register_")
-             and callable(getattr(hookspecs, name))}
+    specs = {
+        name
+        for name in dir(hookspecs)
+        if name.startswith("register_") and callable(getattr(hookspecs, name))
+    }
     assert specs == {"register_families", "register_records"}
-    documented = set(re.findall(r"^## `(\w+)\(", (ROOT / "docs" / "plugins.md").read_text(),
-                                flags=re.M))
+    documented = set(
+        re.findall(r"^## `(\w+)\(", (ROOT / "docs" / "plugins.md").read_text(), flags=re.M)
+    )
     assert documented == specs
     for name in specs:
         assert getattr(hookspecs, name).__doc__, f"hookspec {name} has no docstring"
 
 
-def test_third_party_plugin_installed_with_pip_loads_a_model(tmp_path: Path, fresh_plugins,
-                                                             monkeypatch) -> None:
+def test_third_party_plugin_installed_with_pip_loads_a_model(
+    tmp_path: Path, fresh_plugins, monkeypatch
+) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(TUTORIAL)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(TUTORIAL),
+        ],
+        check=True,
+        capture_output=True,
+    )
     monkeypatch.syspath_prepend(str(target))
     assert "negative/classic" in stylezoo.list_models()
     listing = {p["name"]: p for p in fresh_plugins.plugins()}
@@ -64,8 +83,9 @@ def test_third_party_plugin_installed_with_pip_loads_a_model(tmp_path: Path, fre
     assert listing["negative"]["families"] == ["negative"]
     # an "official" file of the toy family: weight -1, bias 1 makes a negative
     checkpoint = tmp_path / "classic.pth"
-    torch.save({"invert.weight": -torch.eye(3).view(3, 3, 1, 1), "invert.bias": torch.ones(3)},
-               checkpoint)
+    torch.save(
+        {"invert.weight": -torch.eye(3).view(3, 3, 1, 1), "invert.bias": torch.ones(3)}, checkpoint
+    )
     out = stylezoo.convert("negative/classic", checkpoint, tmp_path / "classic")
     translator = stylezoo.load(out)
     image = np.arange(60, dtype=np.uint8).reshape(4, 5, 3)
@@ -77,8 +97,11 @@ def test_third_party_plugin_installed_with_pip_loads_a_model(tmp_path: Path, fre
 class InProcessPlugin:
     @hookimpl
     def register_records(self, register):
-        register(Record(name="cyclegan/my-zebra", family="cyclegan", description="mine",
-                        config={"ngf": 8}))
+        register(
+            Record(
+                name="cyclegan/my-zebra", family="cyclegan", description="mine", config={"ngf": 8}
+            )
+        )
 
 
 def test_in_process_plugin_is_visible_at_once(fresh_plugins) -> None:
@@ -91,8 +114,9 @@ def test_in_process_plugin_is_visible_at_once(fresh_plugins) -> None:
     assert "cyclegan/my-zebra" not in stylezoo.list_models()
 
 
-def test_broken_plugin_is_reported_once_and_others_work(tmp_path: Path, fresh_plugins,
-                                                        monkeypatch, caplog, capsys) -> None:
+def test_broken_plugin_is_reported_once_and_others_work(
+    tmp_path: Path, fresh_plugins, monkeypatch, caplog, capsys
+) -> None:
     fake_distribution(tmp_path, "broken", {"broken": "stylezoo_no_such_module"})
     monkeypatch.syspath_prepend(str(tmp_path))
     with caplog.at_level(logging.WARNING, logger="stylezoo.plugins"):
@@ -118,7 +142,8 @@ def test_plugin_raising_in_a_hook_is_isolated(fresh_plugins) -> None:
     assert "cyclegan/horse2zebra" in stylezoo.list_models()
     failures = [f for f in fresh_plugins.plugin_failures() if f.plugin == "raising"]
     assert [(f.plugin, f.stage, f.error) for f in failures] == [
-        ("raising", "register_families", "RuntimeError: boom")]
+        ("raising", "register_families", "RuntimeError: boom")
+    ]
 
 
 class DuplicateFamily:
@@ -158,8 +183,11 @@ def test_config_for_a_family_nobody_provides(tmp_path: Path) -> None:
 
 
 def test_import_stylezoo_is_light() -> None:
-    code = ("import sys, stylezoo; heavy = [m for m in ('torch', 'huggingface_hub', 'numpy', "
-            "'PIL', 'safetensors') if m in sys.modules]; print(','.join(heavy))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys, stylezoo; heavy = [m for m in ('torch', 'huggingface_hub', 'numpy', "
+        "'PIL', 'safetensors') if m in sys.modules]; print(','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

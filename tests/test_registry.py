@@ -9,10 +9,24 @@ import stylezoo
 from stylezoo.family import complete_config
 
 CYCLEGAN_NAMES = {
-    "apple2orange", "orange2apple", "summer2winter_yosemite", "winter2summer_yosemite",
-    "horse2zebra", "zebra2horse", "monet2photo", "style_monet", "style_cezanne", "style_ukiyoe",
-    "style_vangogh", "sat2map", "map2sat", "cityscapes_photo2label", "cityscapes_label2photo",
-    "facades_photo2label", "facades_label2photo", "iphone2dslr_flower",
+    "apple2orange",
+    "orange2apple",
+    "summer2winter_yosemite",
+    "winter2summer_yosemite",
+    "horse2zebra",
+    "zebra2horse",
+    "monet2photo",
+    "style_monet",
+    "style_cezanne",
+    "style_ukiyoe",
+    "style_vangogh",
+    "sat2map",
+    "map2sat",
+    "cityscapes_photo2label",
+    "cityscapes_label2photo",
+    "facades_photo2label",
+    "facades_label2photo",
+    "iphone2dslr_flower",
 }
 
 
@@ -21,12 +35,17 @@ def test_all_official_cyclegan_generators_are_registered() -> None:
 
 
 def test_patterns() -> None:
-    assert stylezoo.list_models("cyclegan/*zebra*") == ["cyclegan/horse2zebra",
-                                                        "cyclegan/zebra2horse"]
+    assert stylezoo.list_models("cyclegan/*zebra*") == [
+        "cyclegan/horse2zebra",
+        "cyclegan/zebra2horse",
+    ]
     assert stylezoo.list_models("zebra") == stylezoo.list_models("*zebra*")
     assert stylezoo.list_models("CycleGAN/Style_*") == [
-        "cyclegan/style_cezanne", "cyclegan/style_monet", "cyclegan/style_ukiyoe",
-        "cyclegan/style_vangogh"]
+        "cyclegan/style_cezanne",
+        "cyclegan/style_monet",
+        "cyclegan/style_ukiyoe",
+        "cyclegan/style_vangogh",
+    ]
     assert stylezoo.list_models("nothing-like-this") == []
 
 

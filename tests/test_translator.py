@@ -16,8 +16,9 @@ class Recorder(ImageTranslator):
 
     seen: dict = {}
 
-    def forward(self, x: torch.Tensor, *, gain: float = 1.0,
-                source: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, *, gain: float = 1.0, source: torch.Tensor | None = None
+    ) -> torch.Tensor:
         Recorder.seen = {"x": x.clone(), "source": None if source is None else source.clone()}
         return x * gain
 
@@ -39,8 +40,9 @@ class RecorderFamily:
 class RecorderPlugin:
     @hookimpl
     def register_families(self, register):
-        register(Family(name="recorder", implementation=RecorderFamily(),
-                        roles=("model", "unused")))
+        register(
+            Family(name="recorder", implementation=RecorderFamily(), roles=("model", "unused"))
+        )
 
 
 @pytest.fixture

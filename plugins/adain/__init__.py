@@ -9,13 +9,15 @@ from stylezoo import Family, hookimpl, records_from_toml
 
 @hookimpl
 def register_families(register):  # type: ignore[no-untyped-def]
-    register(Family(
-        name="adain",
-        implementation="stylezoo_plugins.adain.family:family",
-        description="AdaIN arbitrary style transfer: VGG-19 encoder + decoder "
-                    "(naoto0804/pytorch-AdaIN layout)",
-        roles=("encoder", "decoder"),
-    ))
+    register(
+        Family(
+            name="adain",
+            implementation="stylezoo_plugins.adain.family:family",
+            description="AdaIN arbitrary style transfer: VGG-19 encoder + decoder "
+            "(naoto0804/pytorch-AdaIN layout)",
+            roles=("encoder", "decoder"),
+        )
+    )
 
 
 @hookimpl

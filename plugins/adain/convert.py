@@ -16,8 +16,9 @@ from .model import UNUSED_ENCODER_CONVS
 _UNUSED_ENCODER_KEYS = rf"({'|'.join(str(i) for i in UNUSED_ENCODER_CONVS)})\.(weight|bias)"
 
 
-def convert(files: Mapping[str, Path], config: Mapping[str, Any]
-            ) -> dict[str, dict[str, torch.Tensor]]:
+def convert(
+    files: Mapping[str, Path], config: Mapping[str, Any]
+) -> dict[str, dict[str, torch.Tensor]]:
     """Read both official files; drop the encoder's layers after relu4_1.
 
     The official encoder file is the whole 53-entry VGG-19 (34 keys); the official code loads

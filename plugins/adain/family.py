@@ -23,23 +23,29 @@ class AdaINFamily:
     default_config: Mapping[str, Any] = {"width": 64}
     # multiple 8: three 2×2 pools then three ×2 upsamplings. min_size 16: relu4_1 then has
     # at least 2×2 positions, so the unbiased variance of calc_mean_std is defined.
-    usage_example = ('result = translator.translate("photo.jpg", style="painting.jpg", '
-                     'alpha=0.8)')
-    default_io: Mapping[str, Any] = {"range": [0.0, 1.0], "multiple": 8, "min_size": 16,
-                                     "channels": 3}
+    usage_example = 'result = translator.translate("photo.jpg", style="painting.jpg", alpha=0.8)'
+    default_io: Mapping[str, Any] = {
+        "range": [0.0, 1.0],
+        "multiple": 8,
+        "min_size": 16,
+        "channels": 3,
+    }
 
     def build(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
         width = config["width"]
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise InvalidOptionError(f"adain config width must be a positive integer (64 for "
-                                     f"the official VGG-19), got {width!r}.")
+            raise InvalidOptionError(
+                f"adain config width must be a positive integer (64 for "
+                f"the official VGG-19), got {width!r}."
+            )
         return {"encoder": build_encoder(width), "decoder": build_decoder(width)}
 
     def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> AdaINTranslator:
         return AdaINTranslator(networks, spec)
 
-    def convert(self, files: Mapping[str, Path], config: Mapping[str, Any]
-                ) -> dict[str, dict[str, torch.Tensor]]:
+    def convert(
+        self, files: Mapping[str, Path], config: Mapping[str, Any]
+    ) -> dict[str, dict[str, torch.Tensor]]:
         return _convert.convert(files, config)
 
 

@@ -24,8 +24,7 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
     # Reflection padding in place of VGG's zero padding, as in the official files.
-    return [nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3),
-            nn.ReLU(inplace=True)]
+    return [nn.ReflectionPad2d(1), nn.Conv2d(in_channels, out_channels, 3), nn.ReLU(inplace=True)]
 
 
 def _pool() -> nn.Module:
@@ -87,8 +86,7 @@ def build_decoder(width: int = 64) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def calc_mean_std(features: torch.Tensor, eps: float = EPS
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def calc_mean_std(features: torch.Tensor, eps: float = EPS) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample, per-channel mean and sqrt(unbiased variance + eps), shaped N×C×1×1."""
     n, c = features.shape[:2]
     flat = features.reshape(n, c, -1)

@@ -32,6 +32,7 @@ _ENCODER_STRIDE = 8
 _LUMA = (0.299, 0.587, 0.114)
 _IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
 
+
 class InvalidOptionImageError(InvalidOptionError, InvalidImageError):
     """A style or mask that is not a usable image: a bad image given as an option value.
 
@@ -53,8 +54,14 @@ class AdaINTranslator(ImageTranslator):
         >>> mix = t.translate("photo.jpg", style=["a.jpg", "b.jpg"], style_weights=[0.3, 0.7])
     """
 
-    def translate(self, image: Any, *, batch_size: int = 1,
-                  style_size: int | None = DEFAULT_STYLE_SIZE, **options: Any) -> Any:
+    def translate(
+        self,
+        image: Any,
+        *,
+        batch_size: int = 1,
+        style_size: int | None = DEFAULT_STYLE_SIZE,
+        **options: Any,
+    ) -> Any:
         """Stylise an image (or a list); see :meth:`forward` for the options.
 
         Unlike the raw call, ``style_size`` defaults to 512 here: each style image is resized
@@ -85,10 +92,10 @@ class AdaINTranslator(ImageTranslator):
         if not items:
             raise InvalidOptionError("style is an empty list; pass at least one style image.")
         names = ["style"] if len(items) == 1 else [f"style {i}" for i in range(len(items))]
-        options["style"] = [_prepare_style(item, name, style_size)
-                            for item, name in zip(items, names, strict=True)]
-        options["style_weights"] = _normalise_weights(options.get("style_weights"),
-                                                      len(items))
+        options["style"] = [
+            _prepare_style(item, name, style_size) for item, name in zip(items, names, strict=True)
+        ]
+        options["style_weights"] = _normalise_weights(options.get("style_weights"), len(items))
         if "alpha" in options:
             options["alpha"] = _check_alpha(options["alpha"])
         if "preserve_color" in options:
@@ -100,10 +107,18 @@ class AdaINTranslator(ImageTranslator):
             options["mask"] = _prepare_mask(options["mask"])
         return options
 
-    def forward(self, x: torch.Tensor, *, style: Sequence[torch.Tensor], alpha: float = 1.0,
-                style_weights: Sequence[float] | None = None, preserve_color: bool = False,
-                style_size: int | None = None, mask: torch.Tensor | None = None,
-                source: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        style: Sequence[torch.Tensor],
+        alpha: float = 1.0,
+        style_weights: Sequence[float] | None = None,
+        preserve_color: bool = False,
+        style_size: int | None = None,
+        mask: torch.Tensor | None = None,
+        source: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Stylise an NCHW batch in [0, 1] (padded to a multiple of 8 by the core).
 
         Args:
@@ -160,8 +175,7 @@ def _placement(network: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
     return parameter.device, parameter.dtype
 
 
-def _blend(stylised: torch.Tensor, content: torch.Tensor, mask: torch.Tensor
-           ) -> torch.Tensor:
+def _blend(stylised: torch.Tensor, content: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """mask·stylised + (1 − mask)·content at the content's size, in float32.
 
     Both ends are exact: where the mask is 0 the content pixels come back unchanged (the
@@ -175,8 +189,9 @@ def _blend(stylised: torch.Tensor, content: torch.Tensor, mask: torch.Tensor
         )
     weights = mask.to(content.device, torch.float32)
     if weights.shape[-2:] != (height, width):
-        weights = F.interpolate(weights, size=(height, width), mode="bilinear",
-                                align_corners=False, antialias=True)
+        weights = F.interpolate(
+            weights, size=(height, width), mode="bilinear", align_corners=False, antialias=True
+        )
     # The stylised image as it would be shown: clamped to the valid range before mixing.
     output = stylised[..., :height, :width].float().clamp(0, 1)
     return weights * output + (1 - weights) * content
@@ -212,8 +227,7 @@ def _normalise_weights(value: Any, count: int) -> list[float]:
             f"style_weights must be a list of numbers, one per style; got {value!r}."
         )
     weights = list(value)
-    if any(isinstance(w, bool) or not isinstance(w, Real) or not math.isfinite(w)
-           for w in weights):
+    if any(isinstance(w, bool) or not isinstance(w, Real) or not math.isfinite(w) for w in weights):
         raise InvalidOptionError(f"style_weights must be finite numbers; got {weights!r}.")
     if len(weights) != count:
         raise InvalidOptionError(
@@ -225,8 +239,7 @@ def _normalise_weights(value: Any, count: int) -> list[float]:
     total = float(sum(weights))
     if total <= 0:
         raise InvalidOptionError(
-            f"style_weights are all zero ({weights!r}); give at least one style a positive "
-            "weight."
+            f"style_weights are all zero ({weights!r}); give at least one style a positive weight."
         )
     return [float(w) / total for w in weights]
 
@@ -276,8 +289,13 @@ def resize_shorter_side(rgb: torch.Tensor, size: int) -> torch.Tensor:
         new_height, new_width = size, int(size * width / height)
     else:
         new_height, new_width = int(size * height / width), size
-    resized = F.interpolate(rgb.unsqueeze(0), size=(new_height, new_width), mode="bilinear",
-                            align_corners=False, antialias=True)
+    resized = F.interpolate(
+        rgb.unsqueeze(0),
+        size=(new_height, new_width),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
     return resized[0]
 
 
@@ -290,8 +308,12 @@ def _prepare_mask(mask: Any) -> torch.Tensor:
             "mask must be an image (PIL image, numpy array, tensor or file path) with 1 (or "
             f"white) where the style goes; got {type(mask).__name__}."
         )
-    if (isinstance(mask, np.ndarray) and mask.dtype in (np.uint8, np.uint16)
-            and mask.size and int(mask.max()) == 1):
+    if (
+        isinstance(mask, np.ndarray)
+        and mask.dtype in (np.uint8, np.uint16)
+        and mask.size
+        and int(mask.max()) == 1
+    ):
         # Integer arrays are read like images (0–255), so a 0/1 label mask would stylise at
         # 1/255 strength: almost certainly not what was meant.
         raise InvalidOptionImageError(
@@ -323,8 +345,9 @@ def _mask_from_tensor(mask: torch.Tensor) -> torch.Tensor:
     if mask.dtype == torch.bool:
         mask = mask.float()
     elif not mask.is_floating_point():
-        raise InvalidOptionImageError(f"mask is a {mask.dtype} tensor; pass a bool tensor or "
-                                      "floats in [0, 1].")
+        raise InvalidOptionImageError(
+            f"mask is a {mask.dtype} tensor; pass a bool tensor or floats in [0, 1]."
+        )
     mask = mask.float()
     if not bool(torch.isfinite(mask).all()):
         raise InvalidOptionImageError("mask contains NaN or infinite values.")

@@ -7,13 +7,15 @@ from stylezoo import Family, hookimpl, records_from_toml
 
 @hookimpl
 def register_families(register):  # type: ignore[no-untyped-def]
-    register(Family(
-        name="cut",
-        implementation="stylezoo_plugins.cut.family:family",
-        description="CUT / FastCUT anti-aliased ResNet generators "
-                    "(taesungp/contrastive-unpaired-translation layout)",
-        roles=("model",),
-    ))
+    register(
+        Family(
+            name="cut",
+            implementation="stylezoo_plugins.cut.family:family",
+            description="CUT / FastCUT anti-aliased ResNet generators "
+            "(taesungp/contrastive-unpaired-translation layout)",
+            roles=("model",),
+        )
+    )
 
 
 @hookimpl

@@ -14,8 +14,9 @@ from stylezoo.weights import read_checkpoint, strip_prefix
 from .model import Downsample, Upsample, build_generator
 
 
-def convert(files: Mapping[str, Path], config: Mapping[str, Any]
-            ) -> dict[str, dict[str, torch.Tensor]]:
+def convert(
+    files: Mapping[str, Path], config: Mapping[str, Any]
+) -> dict[str, dict[str, torch.Tensor]]:
     """Read the generator and check its fixed blur filters.
 
     CUT files carry no deprecated keys (the generator has no InstanceNorm buffers), so nothing
@@ -39,8 +40,11 @@ def convert(files: Mapping[str, Path], config: Mapping[str, Any]
         if value is None or value.shape != expected.shape:
             continue  # reported by the strict load, with the other key problems
         if not value.is_floating_point() or not torch.equal(value.float(), expected):
-            kind = "blur-pool [1,2,1]⊗[1,2,1]/16" if isinstance(module, Downsample) else \
-                "up-sampling [1,3,3,1]⊗[1,3,3,1]/64·4"
+            kind = (
+                "blur-pool [1,2,1]⊗[1,2,1]/16"
+                if isinstance(module, Downsample)
+                else "up-sampling [1,3,3,1]⊗[1,3,3,1]/64·4"
+            )
             raise CheckpointError(
                 f"{str(path)!r}: buffer {key!r} is not the fixed {kind} filter of the CUT "
                 f"generator (largest difference "

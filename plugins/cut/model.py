@@ -30,8 +30,13 @@ _UP_TAPS = (1.0, 3.0, 3.0, 1.0)
 _UP_GAIN = 4.0
 
 
-def blur_filter(taps: tuple[float, ...], channels: int, gain: float = 1.0, *,
-                device: torch.device | str | None = None) -> torch.Tensor:
+def blur_filter(
+    taps: tuple[float, ...],
+    channels: int,
+    gain: float = 1.0,
+    *,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """The depthwise blur filter ``outer(taps, taps) / sum · gain``, shaped [C, 1, k, k].
 
     Computed in float64 and rounded once; all official values are exact binary fractions
@@ -44,14 +49,12 @@ def blur_filter(taps: tuple[float, ...], channels: int, gain: float = 1.0, *,
     return kernel.to(torch.float32).expand(channels, 1, size, size).contiguous()
 
 
-def downsample_filter(channels: int, *, device: torch.device | str | None = None
-                      ) -> torch.Tensor:
+def downsample_filter(channels: int, *, device: torch.device | str | None = None) -> torch.Tensor:
     """``[1,2,1]⊗[1,2,1] / 16`` for each of ``channels`` channels: [C, 1, 3, 3]."""
     return blur_filter(_DOWN_TAPS, channels, device=device)
 
 
-def upsample_filter(channels: int, *, device: torch.device | str | None = None
-                    ) -> torch.Tensor:
+def upsample_filter(channels: int, *, device: torch.device | str | None = None) -> torch.Tensor:
     """``[1,3,3,1]⊗[1,3,3,1] / 64 · 4`` for each of ``channels`` channels: [C, 1, 4, 4]."""
     return blur_filter(_UP_TAPS, channels, _UP_GAIN, device=device)
 
@@ -92,8 +95,7 @@ class Upsample(nn.Module):
         return upsample_filter(self.channels, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv_transpose2d(self.pad(x), self.filt, stride=2, padding=2,
-                               groups=x.shape[1])
+        y = F.conv_transpose2d(self.pad(x), self.filt, stride=2, padding=2, groups=x.shape[1])
         return y[:, :, 1:-1, 1:-1]
 
 
@@ -109,40 +111,64 @@ class CUTGenerator(nn.Module):
     Output size equals input size when H and W are multiples of 4.
     """
 
-    def __init__(self, ngf: int = 64, norm: str = "instance", use_dropout: bool = False,
-                 n_blocks: int = 9, no_antialias: bool = False,
-                 no_antialias_up: bool = False) -> None:
+    def __init__(
+        self,
+        ngf: int = 64,
+        norm: str = "instance",
+        use_dropout: bool = False,
+        n_blocks: int = 9,
+        no_antialias: bool = False,
+        no_antialias_up: bool = False,
+    ) -> None:
         super().__init__()
         bias = norm_uses_bias(norm)
         layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3), nn.Conv2d(3, ngf, 7, padding=0, bias=bias),
-            make_norm(norm, ngf), nn.ReLU(True),
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(3, ngf, 7, padding=0, bias=bias),
+            make_norm(norm, ngf),
+            nn.ReLU(True),
         ]
         for i in range(2):
             channels_in, channels_out = ngf * 2**i, ngf * 2 ** (i + 1)
             if no_antialias:
-                layers += [nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1,
-                                     bias=bias),
-                           make_norm(norm, channels_out), nn.ReLU(True)]
+                layers += [
+                    nn.Conv2d(channels_in, channels_out, 3, stride=2, padding=1, bias=bias),
+                    make_norm(norm, channels_out),
+                    nn.ReLU(True),
+                ]
             else:
-                layers += [nn.Conv2d(channels_in, channels_out, 3, stride=1, padding=1,
-                                     bias=bias),
-                           make_norm(norm, channels_out), nn.ReLU(True),
-                           Downsample(channels_out)]
+                layers += [
+                    nn.Conv2d(channels_in, channels_out, 3, stride=1, padding=1, bias=bias),
+                    make_norm(norm, channels_out),
+                    nn.ReLU(True),
+                    Downsample(channels_out),
+                ]
         for _ in range(n_blocks):
             layers.append(ResnetBlock(ngf * 4, "reflect", norm, use_dropout))
         for i in range(2):
             channels_in = ngf * 2 ** (2 - i)
             channels_out = channels_in // 2
             if no_antialias_up:
-                layers += [nn.ConvTranspose2d(channels_in, channels_out, 3, stride=2, padding=1,
-                                              output_padding=1, bias=bias),
-                           make_norm(norm, channels_out), nn.ReLU(True)]
+                layers += [
+                    nn.ConvTranspose2d(
+                        channels_in,
+                        channels_out,
+                        3,
+                        stride=2,
+                        padding=1,
+                        output_padding=1,
+                        bias=bias,
+                    ),
+                    make_norm(norm, channels_out),
+                    nn.ReLU(True),
+                ]
             else:
-                layers += [Upsample(channels_in),
-                           nn.Conv2d(channels_in, channels_out, 3, stride=1, padding=1,
-                                     bias=bias),
-                           make_norm(norm, channels_out), nn.ReLU(True)]
+                layers += [
+                    Upsample(channels_in),
+                    nn.Conv2d(channels_in, channels_out, 3, stride=1, padding=1, bias=bias),
+                    make_norm(norm, channels_out),
+                    nn.ReLU(True),
+                ]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7, padding=0), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
@@ -153,8 +179,7 @@ class CUTGenerator(nn.Module):
 def _require_bool(config: Mapping[str, Any], key: str) -> bool:
     value = config[key]
     if not isinstance(value, bool):
-        raise InvalidOptionError(f"cut config option {key!r} must be true or false, got "
-                                 f"{value!r}.")
+        raise InvalidOptionError(f"cut config option {key!r} must be true or false, got {value!r}.")
     return value
 
 
@@ -166,14 +191,18 @@ def build_generator(config: Mapping[str, Any]) -> CUTGenerator:
             f"{config['netG']!r}. (The official CUT pretrained models use 'resnet_9blocks'.)"
         )
     if config["norm"] not in NORMS:
-        raise InvalidOptionError(f"cut config option 'norm' must be one of {list(NORMS)}, got "
-                                 f"{config['norm']!r}.")
+        raise InvalidOptionError(
+            f"cut config option 'norm' must be one of {list(NORMS)}, got {config['norm']!r}."
+        )
     ngf = config["ngf"]
     if isinstance(ngf, bool) or not isinstance(ngf, int) or ngf < 1:
-        raise InvalidOptionError(f"cut config option 'ngf' must be a positive integer, got "
-                                 f"{ngf!r}.")
+        raise InvalidOptionError(
+            f"cut config option 'ngf' must be a positive integer, got {ngf!r}."
+        )
     return CUTGenerator(
-        ngf=ngf, norm=config["norm"], use_dropout=_require_bool(config, "use_dropout"),
+        ngf=ngf,
+        norm=config["norm"],
+        use_dropout=_require_bool(config, "use_dropout"),
         n_blocks=BLOCKS[config["netG"]],
         no_antialias=_require_bool(config, "no_antialias"),
         no_antialias_up=_require_bool(config, "no_antialias_up"),

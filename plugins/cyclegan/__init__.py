@@ -7,11 +7,13 @@ from stylezoo import Family, hookimpl, records_from_toml
 
 @hookimpl
 def register_families(register):  # type: ignore[no-untyped-def]
-    register(Family(
-        name="cyclegan",
-        implementation="stylezoo_plugins.cyclegan.family:family",
-        description="CycleGAN ResNet generators (junyanz/pytorch-CycleGAN-and-pix2pix layout)",
-    ))
+    register(
+        Family(
+            name="cyclegan",
+            implementation="stylezoo_plugins.cyclegan.family:family",
+            description="CycleGAN ResNet generators (junyanz/pytorch-CycleGAN-and-pix2pix layout)",
+        )
+    )
 
 
 @hookimpl

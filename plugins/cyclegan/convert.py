@@ -14,8 +14,9 @@ from stylezoo.weights import read_checkpoint, strip_prefix
 from .model import build_generator
 
 
-def convert(files: Mapping[str, Path], config: Mapping[str, Any]
-            ) -> dict[str, dict[str, torch.Tensor]]:
+def convert(
+    files: Mapping[str, Path], config: Mapping[str, Any]
+) -> dict[str, dict[str, torch.Tensor]]:
     """Read the generator and drop the legacy InstanceNorm buffers the official files carry.
 
     Only ``running_mean``/``running_var``/``num_batches_tracked`` keys owned by an
@@ -25,8 +26,9 @@ def convert(files: Mapping[str, Path], config: Mapping[str, Any]
     state = strip_prefix(read_checkpoint(files["model"]))
     with torch.device("meta"):
         network = build_generator(dict(config))
-    instance_norms = {name for name, module in network.named_modules()
-                      if isinstance(module, nn.InstanceNorm2d)}
+    instance_norms = {
+        name for name, module in network.named_modules() if isinstance(module, nn.InstanceNorm2d)
+    }
     legacy = ("running_mean", "running_var", "num_batches_tracked")
     kept = {}
     for key, value in state.items():

@@ -22,11 +22,20 @@ class CycleGANTranslator(ImageTranslator):
 
 class CycleGANFamily:
     default_config: Mapping[str, Any] = {
-        "netG": "resnet_9blocks", "ngf": 64, "norm": "instance", "use_dropout": False,
-        "padding_type": "reflect", "input_nc": 3, "output_nc": 3,
+        "netG": "resnet_9blocks",
+        "ngf": 64,
+        "norm": "instance",
+        "use_dropout": False,
+        "padding_type": "reflect",
+        "input_nc": 3,
+        "output_nc": 3,
     }
-    default_io: Mapping[str, Any] = {"range": [-1.0, 1.0], "multiple": 4, "min_size": 8,
-                                     "channels": 3}
+    default_io: Mapping[str, Any] = {
+        "range": [-1.0, 1.0],
+        "multiple": 4,
+        "min_size": 8,
+        "channels": 3,
+    }
 
     def build(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
         return {"model": build_generator(dict(config))}
@@ -34,8 +43,9 @@ class CycleGANFamily:
     def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> CycleGANTranslator:
         return CycleGANTranslator(networks, spec)
 
-    def convert(self, files: Mapping[str, Path], config: Mapping[str, Any]
-                ) -> dict[str, dict[str, torch.Tensor]]:
+    def convert(
+        self, files: Mapping[str, Path], config: Mapping[str, Any]
+    ) -> dict[str, dict[str, torch.Tensor]]:
         return _convert.convert(files, config)
 
 

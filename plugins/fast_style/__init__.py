@@ -10,12 +10,14 @@ from stylezoo import Family, hookimpl, records_from_toml
 
 @hookimpl
 def register_families(register):  # type: ignore[no-untyped-def]
-    register(Family(
-        name="fast_style",
-        implementation="stylezoo_plugins.fast_style.family:family",
-        description="Fast neural style TransformerNet (pytorch/examples fast_neural_style layout)",
-        roles=("model",),
-    ))
+    register(
+        Family(
+            name="fast_style",
+            implementation="stylezoo_plugins.fast_style.family:family",
+            description="Fast neural style TransformerNet (pytorch/examples fast_neural_style layout)",
+            roles=("model",),
+        )
+    )
 
 
 @hookimpl

@@ -23,8 +23,9 @@ DEPRECATED_KEYS = r"(?:.*\.)?in\d+\.running_(?:mean|var)"
 _ARCHIVE_MEMBER = re.compile(r"(?:^|/)([^/]+)\.pth$")
 
 
-def convert(files: Mapping[str, Path], config: Mapping[str, Any]
-            ) -> dict[str, dict[str, torch.Tensor]]:
+def convert(
+    files: Mapping[str, Path], config: Mapping[str, Any]
+) -> dict[str, dict[str, torch.Tensor]]:
     """Read an official TransformerNet file and drop its deprecated InstanceNorm buffers.
 
     Args:

@@ -32,18 +32,22 @@ class FastStyleFamily:
     default_config: Mapping[str, Any] = {}
     # min_size 8: conv1's 9×9 reflection pad needs sides > 4, and the 3×3 pads at quarter
     # resolution need sides ≥ 2 there (smaller images are reflect-padded up by the core).
-    default_io: Mapping[str, Any] = {"range": [0.0, 255.0], "multiple": 4, "min_size": 8,
-                                     "channels": 3}
+    default_io: Mapping[str, Any] = {
+        "range": [0.0, 255.0],
+        "multiple": 4,
+        "min_size": 8,
+        "channels": 3,
+    }
 
     def build(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
         return {"model": TransformerNet()}
 
-    def translator(self, networks: dict[str, nn.Module], spec: ModelSpec
-                   ) -> FastStyleTranslator:
+    def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> FastStyleTranslator:
         return FastStyleTranslator(networks, spec)
 
-    def convert(self, files: Mapping[str, Path], config: Mapping[str, Any]
-                ) -> dict[str, dict[str, torch.Tensor]]:
+    def convert(
+        self, files: Mapping[str, Path], config: Mapping[str, Any]
+    ) -> dict[str, dict[str, torch.Tensor]]:
         return _convert.convert(files, config)
 
 

@@ -22,8 +22,7 @@ class ConvLayer(nn.Module):
     state dict, as in the official files.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int) -> None:
         super().__init__()
         self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
         self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
@@ -40,8 +39,14 @@ class UpsampleConvLayer(nn.Module):
     artefacts).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int,
-                 upsample: int | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int,
+        upsample: int | None = None,
+    ) -> None:
         super().__init__()
         self.upsample = upsample
         self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)

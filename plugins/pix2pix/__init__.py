@@ -7,12 +7,14 @@ from stylezoo import Family, hookimpl, records_from_toml
 
 @hookimpl
 def register_families(register):  # type: ignore[no-untyped-def]
-    register(Family(
-        name="pix2pix",
-        implementation="stylezoo_plugins.pix2pix.family:family",
-        description="pix2pix U-Net generators (junyanz/pytorch-CycleGAN-and-pix2pix layout)",
-        roles=("model",),
-    ))
+    register(
+        Family(
+            name="pix2pix",
+            implementation="stylezoo_plugins.pix2pix.family:family",
+            description="pix2pix U-Net generators (junyanz/pytorch-CycleGAN-and-pix2pix layout)",
+            roles=("model",),
+        )
+    )
 
 
 @hookimpl

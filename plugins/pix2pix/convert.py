@@ -16,8 +16,9 @@ from .model import build_generator
 _INSTANCE_NORM_LEGACY = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def convert(files: Mapping[str, Path], config: Mapping[str, Any]
-            ) -> dict[str, dict[str, torch.Tensor]]:
+def convert(
+    files: Mapping[str, Path], config: Mapping[str, Any]
+) -> dict[str, dict[str, torch.Tensor]]:
     """Read the generator the way the official loader does, then leave the rest to strict load.
 
     Two things the official loader tolerates are handled here, nothing else:
@@ -43,7 +44,10 @@ def convert(files: Mapping[str, Path], config: Mapping[str, Any]
             continue
         kept[key] = value
     for name, module in modules.items():
-        if (isinstance(module, nn.BatchNorm2d) and f"{name}.running_mean" in kept
-                and f"{name}.num_batches_tracked" not in kept):
+        if (
+            isinstance(module, nn.BatchNorm2d)
+            and f"{name}.running_mean" in kept
+            and f"{name}.num_batches_tracked" not in kept
+        ):
             kept[f"{name}.num_batches_tracked"] = torch.tensor(0, dtype=torch.long)
     return {"model": kept}

@@ -82,8 +82,14 @@ class Pix2PixTranslator(ImageTranslator):
     def generator(self) -> UnetGenerator:
         return cast(UnetGenerator, self.networks["model"])  # built by Pix2PixFamily.build
 
-    def forward(self, x: torch.Tensor, *, dropout: bool = False, seed: int | None = None,
-                batch_stats: bool = True) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        dropout: bool = False,
+        seed: int | None = None,
+        batch_stats: bool = True,
+    ) -> torch.Tensor:
         """Run the generator on an NCHW batch in [-1, 1] (sizes already multiples of 2^n)."""
         network = self.generator
         x = x.contiguous()
@@ -97,8 +103,7 @@ class Pix2PixTranslator(ImageTranslator):
             for index in range(x.shape[0]):
                 if seed is not None:
                     _reseed(x.device, seed)
-                outputs.append(network(x[index:index + 1], batch_stats=batch_stats,
-                                       dropout=True))
+                outputs.append(network(x[index : index + 1], batch_stats=batch_stats, dropout=True))
         return torch.cat(outputs)
 
 
@@ -131,12 +136,20 @@ def _reseed(device: torch.device, seed: int) -> None:
 
 class Pix2PixFamily:
     default_config: Mapping[str, Any] = {
-        "netG": "unet_256", "ngf": 64, "norm": "batch", "use_dropout": True,
-        "input_nc": 3, "output_nc": 3,
+        "netG": "unet_256",
+        "ngf": 64,
+        "norm": "batch",
+        "use_dropout": True,
+        "input_nc": 3,
+        "output_nc": 3,
     }
     # multiple/min_size/channels follow the config (io_for): unet_128 needs 128, unet_256 256.
-    default_io: Mapping[str, Any] = {"range": [-1.0, 1.0], "multiple": 256, "min_size": 256,
-                                     "channels": 3}
+    default_io: Mapping[str, Any] = {
+        "range": [-1.0, 1.0],
+        "multiple": 256,
+        "min_size": 256,
+        "channels": 3,
+    }
 
     def build(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
         _check_config(config)
@@ -151,8 +164,9 @@ class Pix2PixFamily:
     def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> Pix2PixTranslator:
         return Pix2PixTranslator(networks, spec)
 
-    def convert(self, files: Mapping[str, Path], config: Mapping[str, Any]
-                ) -> dict[str, dict[str, torch.Tensor]]:
+    def convert(
+        self, files: Mapping[str, Path], config: Mapping[str, Any]
+    ) -> dict[str, dict[str, torch.Tensor]]:
         _check_config(config)
         return _convert.convert(files, config)
 
@@ -164,11 +178,13 @@ def _check_config(config: Mapping[str, Any]) -> None:
             "(the official U-Nets)."
         )
     if config["norm"] not in NORMS:
-        raise InvalidOptionError(f"pix2pix norm {config['norm']!r} is not supported; use one "
-                                 f"of {list(NORMS)}.")
+        raise InvalidOptionError(
+            f"pix2pix norm {config['norm']!r} is not supported; use one of {list(NORMS)}."
+        )
     if not isinstance(config["use_dropout"], bool):
-        raise InvalidOptionError(f"pix2pix use_dropout must be true or false, got "
-                                 f"{config['use_dropout']!r}.")
+        raise InvalidOptionError(
+            f"pix2pix use_dropout must be true or false, got {config['use_dropout']!r}."
+        )
     for key in ("ngf", "input_nc", "output_nc"):
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -39,10 +39,18 @@ class UnetSkipConnectionBlock(nn.Module):
     (not in place) and concatenates it, which gives the same values.
     """
 
-    def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None,
-                 submodule: UnetSkipConnectionBlock | None = None, *, outermost: bool = False,
-                 innermost: bool = False, norm: str = "batch", use_dropout: bool = False
-                 ) -> None:
+    def __init__(
+        self,
+        outer_nc: int,
+        inner_nc: int,
+        input_nc: int | None = None,
+        submodule: UnetSkipConnectionBlock | None = None,
+        *,
+        outermost: bool = False,
+        innermost: bool = False,
+        norm: str = "batch",
+        use_dropout: bool = False,
+    ) -> None:
         super().__init__()
         self.outermost = outermost
         self.innermost = innermost
@@ -58,24 +66,33 @@ class UnetSkipConnectionBlock(nn.Module):
             up = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
             layers = [down, submodule, nn.ReLU(inplace=True), up, nn.Tanh()]
         elif innermost:
-            up = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1,
-                                    bias=bias)
-            layers = [nn.LeakyReLU(0.2), down, nn.ReLU(inplace=True), up,
-                      make_norm(norm, outer_nc)]
+            up = nn.ConvTranspose2d(
+                inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias
+            )
+            layers = [nn.LeakyReLU(0.2), down, nn.ReLU(inplace=True), up, make_norm(norm, outer_nc)]
         else:
             if submodule is None:
                 raise ValueError("an intermediate block needs an inner block")
-            up = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1,
-                                    bias=bias)
-            layers = [nn.LeakyReLU(0.2), down, make_norm(norm, inner_nc), submodule,
-                      nn.ReLU(inplace=True), up, make_norm(norm, outer_nc)]
+            up = nn.ConvTranspose2d(
+                inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias
+            )
+            layers = [
+                nn.LeakyReLU(0.2),
+                down,
+                make_norm(norm, inner_nc),
+                submodule,
+                nn.ReLU(inplace=True),
+                up,
+                make_norm(norm, outer_nc),
+            ]
             if use_dropout:
                 # Last in the Sequential, so the keys are the same with and without dropout.
                 layers.append(nn.Dropout(0.5))
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor, *, batch_stats: bool = True,
-                dropout: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, *, batch_stats: bool = True, dropout: bool = False
+    ) -> torch.Tensor:
         """Run this level and everything inside it.
 
         Args:
@@ -117,10 +134,26 @@ def _batch_norm(layer: nn.BatchNorm2d, x: torch.Tensor, batch_stats: bool) -> to
     batch never share statistics.
     """
     if batch_stats:
-        return F.instance_norm(x, None, None, layer.weight, layer.bias, use_input_stats=True,
-                               momentum=0.0, eps=layer.eps)
-    return F.batch_norm(x, layer.running_mean, layer.running_var, layer.weight, layer.bias,
-                        training=False, momentum=0.0, eps=layer.eps)
+        return F.instance_norm(
+            x,
+            None,
+            None,
+            layer.weight,
+            layer.bias,
+            use_input_stats=True,
+            momentum=0.0,
+            eps=layer.eps,
+        )
+    return F.batch_norm(
+        x,
+        layer.running_mean,
+        layer.running_var,
+        layer.weight,
+        layer.bias,
+        training=False,
+        momentum=0.0,
+        eps=layer.eps,
+    )
 
 
 class UnetGenerator(nn.Module):
@@ -131,34 +164,47 @@ class UnetGenerator(nn.Module):
     Input height and width must be multiples of ``2 ** num_downs``.
     """
 
-    def __init__(self, input_nc: int = 3, output_nc: int = 3, num_downs: int = 8,
-                 ngf: int = 64, norm: str = "batch", use_dropout: bool = True) -> None:
+    def __init__(
+        self,
+        input_nc: int = 3,
+        output_nc: int = 3,
+        num_downs: int = 8,
+        ngf: int = 64,
+        norm: str = "batch",
+        use_dropout: bool = True,
+    ) -> None:
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be at least 5, got {num_downs}")
         self.num_downs = num_downs
         block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
         for _ in range(num_downs - 5):
-            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm=norm,
-                                            use_dropout=use_dropout)
+            block = UnetSkipConnectionBlock(
+                ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout
+            )
         for outer in (ngf * 4, ngf * 2, ngf):
             block = UnetSkipConnectionBlock(outer, outer * 2, submodule=block, norm=norm)
-        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
-                                             outermost=True, norm=norm)
+        self.model = UnetSkipConnectionBlock(
+            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
+        )
 
     @property
     def has_dropout(self) -> bool:
         return any(isinstance(m, nn.Dropout) for m in self.modules())
 
-    def forward(self, x: torch.Tensor, *, batch_stats: bool = True,
-                dropout: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, *, batch_stats: bool = True, dropout: bool = False
+    ) -> torch.Tensor:
         """Translate an NCHW batch in [-1, 1]; see :meth:`UnetSkipConnectionBlock.forward`."""
         return self.model(x, batch_stats=batch_stats, dropout=dropout)
 
 
 def build_generator(config: dict) -> UnetGenerator:  # type: ignore[type-arg]
     return UnetGenerator(
-        input_nc=config["input_nc"], output_nc=config["output_nc"],
-        num_downs=NUM_DOWNS[config["netG"]], ngf=config["ngf"], norm=config["norm"],
+        input_nc=config["input_nc"],
+        output_nc=config["output_nc"],
+        num_downs=NUM_DOWNS[config["netG"]],
+        ngf=config["ngf"],
+        norm=config["norm"],
         use_dropout=config["use_dropout"],
     )

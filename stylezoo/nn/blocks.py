@@ -43,19 +43,31 @@ class ResnetBlock(nn.Module):
     ``conv_block.{0,3}`` / ``{0,4}`` with zero padding.
     """
 
-    def __init__(self, dim: int, padding_type: str = "reflect", norm: str = "instance",
-                 use_dropout: bool = False) -> None:
+    def __init__(
+        self,
+        dim: int,
+        padding_type: str = "reflect",
+        norm: str = "instance",
+        use_dropout: bool = False,
+    ) -> None:
         super().__init__()
         bias = norm_uses_bias(norm)
         layers: list[nn.Module] = []
         pad_layers, conv_padding = _pad(padding_type, 1)
-        layers += [*pad_layers, nn.Conv2d(dim, dim, 3, padding=conv_padding, bias=bias),
-                   make_norm(norm, dim), nn.ReLU(True)]
+        layers += [
+            *pad_layers,
+            nn.Conv2d(dim, dim, 3, padding=conv_padding, bias=bias),
+            make_norm(norm, dim),
+            nn.ReLU(True),
+        ]
         if use_dropout:
             layers.append(nn.Dropout(0.5))
         pad_layers, conv_padding = _pad(padding_type, 1)
-        layers += [*pad_layers, nn.Conv2d(dim, dim, 3, padding=conv_padding, bias=bias),
-                   make_norm(norm, dim)]
+        layers += [
+            *pad_layers,
+            nn.Conv2d(dim, dim, 3, padding=conv_padding, bias=bias),
+            make_norm(norm, dim),
+        ]
         self.conv_block = nn.Sequential(*layers)
 
     def forward(self, x):  # type: ignore[no-untyped-def]

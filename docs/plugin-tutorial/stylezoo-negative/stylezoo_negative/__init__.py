@@ -7,11 +7,13 @@ from stylezoo import Family, hookimpl, records_from_toml
 
 @hookimpl
 def register_families(register):
-    register(Family(
-        name="negative",
-        implementation="stylezoo_negative.family:family",
-        description="Colour negatives with a 1×1 convolution (tutorial plugin)",
-    ))
+    register(
+        Family(
+            name="negative",
+            implementation="stylezoo_negative.family:family",
+            description="Colour negatives with a 1×1 convolution (tutorial plugin)",
+        )
+    )
 
 
 @hookimpl
