@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .api import (
     convert,
     create_model,
     download,
-    get_record,
     list_models,
     load,
     model_info,
@@ -40,13 +40,11 @@ from .errors import (
     WeightsError,
     WeightsNotAvailableError,
 )
-from .family import FamilyImplementation, ModelSpec
+from .family import Family, IOSpec, ModelSpec, Option
 from .hookspecs import hookimpl
-from .plugins import plugin_manager
+from .plugins import get_family, get_record, plugin_manager
 from .publish import PushResult, publish_registry, push_to_hub
-from .registry import Family, IOSpec, Record, records_from_toml
-
-__version__ = "0.1.0"
+from .registry import Record, records_from_toml
 
 # A library logs; the application decides where logs go (nothing reaches stderr by default).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -57,15 +55,20 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckpointError",
     "DeviceError",
+    "DownloadError",
     "Family",
-    "FamilyImplementation",
     "IOSpec",
     "ImageTranslator",
+    "IntegrityError",
     "InvalidImageError",
     "InvalidModelDirectoryError",
     "InvalidOptionError",
     "ModelSpec",
+    "OfflineError",
+    "Option",
     "PluginError",
+    "PublishError",
+    "PushResult",
     "Record",
     "StylezooError",
     "Translator",
@@ -77,19 +80,15 @@ __all__ = [
     "convert",
     "create_model",
     "download",
-    "DownloadError",
-    "IntegrityError",
-    "OfflineError",
-    "PublishError",
-    "PushResult",
-    "publish_registry",
-    "push_to_hub",
+    "get_family",
     "get_record",
     "hookimpl",
     "list_models",
     "load",
     "model_info",
     "plugin_manager",
+    "publish_registry",
+    "push_to_hub",
     "records_from_toml",
     "save_pretrained",
 ]

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import CheckpointError, InvalidOptionError
-from .registry import Record, filter_names, unknown_family, unknown_model
+from .plugins import get_family, get_record, records
+from .registry import filter_names
 
 if TYPE_CHECKING:
     from .translator import Translator
@@ -26,20 +26,7 @@ def list_models(pattern: str | None = None) -> list[str]:
         >>> stylezoo.list_models("cyclegan/*zebra*")
         ['cyclegan/horse2zebra', 'cyclegan/zebra2horse']
     """
-    from .plugins import records
-
     return filter_names(records(), pattern)
-
-
-def get_record(name: str) -> Record:
-    """The registry record called ``name``; unknown names suggest close matches."""
-    from .plugins import records
-
-    known = records()
-    key = name.strip().lower()
-    if key not in known:
-        raise unknown_model(name, known)
-    return known[key]
 
 
 def model_info(name: str) -> dict[str, Any]:
@@ -94,7 +81,7 @@ def load(
         >>> t = stylezoo.load("cyclegan/horse2zebra")
         >>> zebra = t.translate(Image.open("horse.jpg"))
     """
-    from .pretrained import load_files
+    from .weights.loading import load_files
 
     model = _resolve(source, revision, token, cache_dir, local_files_only)
     return load_files(model, device=device, dtype=dtype, device_map=device_map)
@@ -127,8 +114,8 @@ def _resolve(
     cache_dir: PathLike | None,
     local_files_only: bool,
 ) -> Any:
-    from .hub import HubOptions
-    from .sources import resolve
+    from .weights.hub import HubOptions
+    from .weights.sources import resolve
 
     options = HubOptions(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
     return resolve(source, revision=revision, options=options)
@@ -158,75 +145,13 @@ def convert(
     Example:
         >>> stylezoo.convert("cyclegan", "horse2zebra.pth", "out/horse2zebra")
     """
-    from . import __version__
-    from .family import ModelSpec, complete_config, family_io
-    from .plugins import families
-    from .pretrained import build_translator, save_directory
-    from .weights import sha256_file
+    from .weights.convert import convert_checkpoints
+    from .weights.directory import save_directory
 
-    record = get_record(family_or_name) if "/" in family_or_name else None
-    family_name = record.family if record else family_or_name.strip().lower()
-    available = families()
-    if family_name not in available:
-        raise unknown_family(family_name, available)
-    family = available[family_name]
-    implementation = family.load_implementation()
-    if not callable(getattr(implementation, "convert", None)):
-        raise CheckpointError(
-            f"The {family_name} family has no converter for official checkpoints."
-        )
-    files = _checkpoint_files(checkpoint, family.roles, family_name)
-    merged = {**(record.config if record else {}), **(config or {})}
-    full_config = complete_config(implementation.default_config, merged, family_name)
-    io = family_io(implementation, full_config, record.io if record else None)
-    state_dicts = implementation.convert(files, full_config)
-    provenance = {
-        "converted_from": {
-            role: {"file": path.name, "sha256": sha256_file(path)} for role, path in files.items()
-        },
-        "converter": f"stylezoo {__version__}",
-    }
-    if record:
-        provenance["upstream"] = {role: dict(src) for role, src in record.upstream.items()}
-    spec = ModelSpec(
-        family=family_name,
-        config=full_config,
-        io=io,
-        name=record.name if record else "",
-        description=record.description if record else "",
-        license=(record.license if record else "unknown"),
-        paper=record.paper if record else "",
-        homepage=record.homepage if record else "",
-        provenance=provenance,
-        version=__version__,
-    )
-    # Validate by loading before anything is written: a bad checkpoint never leaves files.
-    import torch
-
-    build_translator(spec, state_dicts, device=torch.device("cpu"), dtype=torch.float32)
-    return save_directory(output, spec, state_dicts, overwrite=overwrite)
-
-
-def _checkpoint_files(
-    checkpoint: PathLike | Mapping[str, PathLike], roles: tuple[str, ...], family: str
-) -> dict[str, Path]:
-    if isinstance(checkpoint, Mapping):
-        files = {str(role): Path(path) for role, path in checkpoint.items()}
-    elif len(roles) == 1:
-        files = {roles[0]: Path(checkpoint)}
-    else:
-        raise InvalidOptionError(
-            f"The {family} family has several weight files ({', '.join(roles)}); pass a dict "
-            f"such as {{{', '.join(repr(r) + ': path' for r in roles)}}}."
-        )
-    if set(files) != set(roles):
-        raise InvalidOptionError(
-            f"The {family} family needs checkpoints for roles {list(roles)}; got {sorted(files)}."
-        )
-    for role, path in files.items():
-        if not path.is_file():
-            raise CheckpointError(f"Checkpoint {str(path)!r} ({role}) does not exist.")
-    return files
+    # Everything is read and checked before anything is written: a bad checkpoint never
+    # leaves files behind.
+    fitted = convert_checkpoints(family_or_name, checkpoint, config=config)
+    return save_directory(output, fitted.spec, fitted.state_dicts, overwrite=overwrite)
 
 
 def create_model(
@@ -248,27 +173,24 @@ def create_model(
     """
     import torch
 
+    from ._version import __version__
     from .devices import resolve_device, resolve_dtype
-    from .family import ModelSpec, complete_config, family_io
-    from .plugins import families
+    from .family import ModelSpec
 
-    available = families()
-    if family not in available:
-        raise unknown_family(family, available)
-    implementation = available[family].load_implementation()
-    full = complete_config(implementation.default_config, config, family)
+    implementation = get_family(family)
+    full = implementation.complete_config(config)
     if seed is not None:
         torch.manual_seed(seed)
-    networks = implementation.build(full)
+    networks = implementation.build_networks(full)
     for network in networks.values():
         network.to(resolve_device(device), resolve_dtype(dtype))
-    provenance = {"initialised": {"seed": seed}}
     spec = ModelSpec(
-        family=family,
+        family=implementation.name,
         config=full,
-        io=family_io(implementation, full),
+        io=implementation.model_io(full),
         name=name,
-        provenance=provenance,
+        provenance={"initialised": {"seed": seed}},
+        version=__version__,
     )
     return implementation.translator(networks, spec)
 

@@ -83,18 +83,16 @@ def model_card(spec: ModelSpec, roles: Sequence[str], *, repo_id: str = "") -> s
     return "\n".join(lines)
 
 
-DEFAULT_USAGE = 'result = translator.translate("input.jpg")  # PIL image, same size as the input'
-
-
 def _usage_example(family: str) -> str:
-    """The family's own example line (``usage_example`` on its implementation), if any."""
-    from .plugins import families
+    """The family's own example line, or the generic one for an unknown or broken family."""
+    from .errors import StylezooError
+    from .family import Family
+    from .plugins import get_family
 
     try:
-        implementation = families()[family].load_implementation()
-    except Exception:  # an unknown or broken family still gets a card
-        return DEFAULT_USAGE
-    return str(getattr(implementation, "usage_example", DEFAULT_USAGE))
+        return get_family(family).usage_example
+    except StylezooError:  # an unknown family still gets a card
+        return Family.usage_example
 
 
 def _provenance_lines(provenance: Mapping[str, Any]) -> list[str]:

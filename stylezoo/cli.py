@@ -21,7 +21,8 @@ def _print_json(value: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .api import get_record, list_models
+    from .api import list_models
+    from .plugins import get_record
 
     names = list_models(args.pattern)
     if args.json:
@@ -132,7 +133,9 @@ def _save_atomically(image: Any, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
-        image.save(temporary, format=_format_for(target))
+        # ICC profile and DPI ride along in image.info; PIL writes them only when asked.
+        extra = {k: image.info[k] for k in ("icc_profile", "dpi") if k in image.info}
+        image.save(temporary, format=_format_for(target), **extra)
         os.replace(temporary, target)
     finally:
         if temporary.exists():
@@ -271,7 +274,7 @@ def _add_hub_commands(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="stylezoo", description="Image-to-image translation and style transfer models."

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .registry import Family, Record
+    from .family import Family
+    from .registry import Record
 
 PROJECT_NAME = "stylezoo"
 
@@ -30,14 +31,16 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def register_families(register: Callable[[Family], None]) -> None:
     """Add model families: how to build, load, convert, run and train a kind of network.
 
-    Call ``register(Family(name=..., implementation="my_package.family:implementation"))``
-    once per family. The implementation is imported only when a model of the family is used.
+    Call ``register(MyFamily())`` once per family, with an instance of a
+    :class:`~stylezoo.Family` subclass. Keep the module defining it light (no torch at its
+    top): networks and translators are imported inside its methods, when a model is used.
 
     Example:
+        from .family import Negative
+
         @hookimpl
         def register_families(register):
-            register(Family(name="negative", implementation="stylezoo_negative.family:family",
-                            description="Inverts colours"))
+            register(Negative())
     """
 
 

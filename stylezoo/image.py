@@ -20,8 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InvalidImageError
 
-# ITU-R BT.601 luma, the weights PIL uses for RGB -> L, so grayscale output matches PIL.
-_LUMA = (0.299, 0.587, 0.114)
+#: ITU-R BT.601 luma, the weights PIL uses for RGB -> L, so grayscale output matches PIL.
+LUMA = (0.299, 0.587, 0.114)
 _PIL_VIA_RGB = {"CMYK", "YCbCr", "LAB", "HSV", "RGBX"}
 
 
@@ -41,7 +41,7 @@ class Restore:
     channels: int  # colour channels of the input: 1 or 3
     alpha: torch.Tensor | None  # 1×H×W, untouched copy of the input's alpha
     pil_mode: str | None = None  # mode to give back for PIL inputs
-    pil_info: dict[str, Any] | None = None
+    pil_info: dict[str, Any] | None = None  # ICC profile and DPI, given back on the output
     numpy_dtype: np.dtype | None = None
     numpy_shape: tuple[int, ...] | None = None
     tensor_dtype: torch.dtype | None = None
@@ -52,7 +52,7 @@ class Restore:
         """Rebuild the output from a 3×H×W float tensor in [0, 1]."""
         rgb = rgb.clamp(0, 1)
         if self.channels == 1:
-            weights = torch.tensor(_LUMA, dtype=rgb.dtype, device=rgb.device).view(3, 1, 1)
+            weights = torch.tensor(LUMA, dtype=rgb.dtype, device=rgb.device).view(3, 1, 1)
             colour = (rgb * weights).sum(0, keepdim=True)
         else:
             colour = rgb
@@ -63,7 +63,9 @@ class Restore:
             return out.unsqueeze(0) if self.tensor_batched else out
         if self.kind == "numpy":
             return _to_numpy(colour, self.numpy_dtype, self.numpy_shape)
-        return _to_pil(colour, self.pil_mode or "RGB")
+        image = _to_pil(colour, self.pil_mode or "RGB")
+        image.info.update(self.pil_info or {})
+        return image
 
 
 def _to_numpy(chw: torch.Tensor, dtype: np.dtype | None, shape: tuple[int, ...] | None) -> Any:
@@ -260,6 +262,16 @@ def _prepare_tensor(tensor: torch.Tensor, name: str) -> Prepared:
         tensor_batched=batched,
     )
     return Prepared(rgb, restore)
+
+
+def pad_for_network(
+    batch: torch.Tensor, multiple: int, min_size: int, sizing: str
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Pad as an :class:`~stylezoo.family.IOSpec` says: to the multiple (``"pad"``), or only
+    up to ``min_size`` (``"native"``: the network takes the image as it is)."""
+    if sizing == "native":
+        return pad_to_multiple(batch, 1, min_size)
+    return pad_to_multiple(batch, multiple, min_size)
 
 
 def pad_to_multiple(

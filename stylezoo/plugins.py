@@ -2,9 +2,14 @@
 
 Plugins come from the ``stylezoo`` entry-point group; the built-in families are declared there
 exactly like third-party ones. ``STYLEZOO_LOAD_PLUGINS`` (comma-separated entry-point names)
-restricts which are loaded; an empty value loads none. A plugin that fails to import, or
-raises in a hook, is logged once and listed by :func:`plugin_failures`; the others keep
-working.
+restricts which are loaded; an empty value loads none.
+
+Each plugin is isolated: one that fails to import, implements a hook that does not exist
+(a misspelt name, caught by pluggy's ``check_pending``), raises in a hook, or registers
+something that is not a family or record is logged once, listed by :func:`plugin_failures`
+and ``stylezoo plugins``, and the others keep working.
+
+All state lives in one :class:`PluginHost`; :func:`host` returns the process-wide one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
 
@@ -20,7 +26,14 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
-from .registry import FAMILY_PATTERN, Family, Record, validate_record_name
+from .family import Family
+from .registry import (
+    FAMILY_PATTERN,
+    Record,
+    unknown_family,
+    unknown_model,
+    validate_record_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,57 +46,165 @@ class PluginFailure:
     """A plugin that could not be used, and why."""
 
     plugin: str
-    stage: str  # "import", "register_families" or "register_records"
+    stage: str  # "import", "hooks", "register_families" or "register_records"
     error: str
 
 
-class _Manager(pluggy.PluginManager):
-    """A PluginManager that remembers when its set of plugins changed."""
-
-    def __init__(self) -> None:
-        super().__init__(hookspecs.PROJECT_NAME)
-        self.generation = 0
-
-    def register(self, plugin: object, name: str | None = None) -> str | None:
-        result = super().register(plugin, name)
-        self.generation += 1
-        return result
-
-    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
-        result = super().unregister(plugin, name)
-        self.generation += 1
-        return result
-
-
-@dataclass
+@dataclass(frozen=True)
 class _Collected:
-    generation: int
+    plugins: frozenset[int]  # ids of the registered plugin objects this was collected from
     families: dict[str, Family]
     records: dict[str, Record]
+    failures: tuple[PluginFailure, ...]
 
 
-_lock = threading.RLock()
-_manager: _Manager | None = None
-_import_failures: list[PluginFailure] = []
-_distributions: dict[str, str] = {}
-_collected: _Collected | None = None
-_hook_failures: list[PluginFailure] = []
+class PluginHost:
+    """A pluggy manager with the entry-point plugins loaded, and what they registered.
 
-
-def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager, with entry-point plugins loaded on first use.
-
-    An application can ``plugin_manager().register(obj)`` a plugin object; its families and
-    records are visible to the next :func:`stylezoo.load` or :func:`stylezoo.list_models`.
+    What the hooks registered is collected on first use and again whenever the set of
+    registered plugins changes (``manager.register`` / ``unregister``).
     """
-    global _manager
-    with _lock:
-        if _manager is None:
-            manager = _Manager()
-            manager.add_hookspecs(hookspecs)
-            _load_entry_points(manager)
-            _manager = manager
-        return _manager
+
+    def __init__(self) -> None:
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.manager.add_hookspecs(hookspecs)
+        self.distributions: dict[str, str] = {}
+        self._import_failures: list[PluginFailure] = []
+        self._collected: _Collected | None = None
+        self._lock = threading.RLock()
+        self._load_entry_points()
+
+    # -- loading ----------------------------------------------------------------------------
+    def _load_entry_points(self) -> None:
+        wanted = _wanted_plugins()
+        seen: set[str] = set()
+        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if entry_point.name in seen or (wanted is not None and entry_point.name not in wanted):
+                continue
+            seen.add(entry_point.name)
+            try:
+                self.manager.register(entry_point.load(), name=entry_point.name)
+            except Exception as exc:  # isolation: any failure of a plugin's code
+                self._import_failures.append(
+                    _report(PluginFailure(entry_point.name, "import", _describe(exc)))
+                )
+                continue
+            if entry_point.dist is not None:
+                dist = entry_point.dist
+                self.distributions[entry_point.name] = f"{dist.metadata['Name']} {dist.version}"
+
+    def _check_pending(self) -> list[PluginFailure]:
+        """Unregister plugins implementing hooks that do not exist, one failure each."""
+        failures = []
+        while True:
+            try:
+                self.manager.check_pending()
+                return failures
+            except pluggy.PluginValidationError as exc:
+                name = self.manager.get_name(exc.plugin) or repr(exc.plugin)
+                hooks = sorted(
+                    hook
+                    for hook, caller in vars(self.manager.hook).items()
+                    if isinstance(caller, pluggy.HookCaller)
+                    and not caller.has_spec()
+                    and any(impl.plugin is exc.plugin for impl in caller.get_hookimpls())
+                )
+                message = str(
+                    PluginError(
+                        f"Plugin {name!r} implements unknown hook(s) {hooks}; stylezoo's hooks "
+                        "are register_families and register_records. Fix the name in the plugin."
+                    )
+                )
+                failures.append(_report(PluginFailure(name, "hooks", message)))
+                self.manager.unregister(exc.plugin)
+
+    # -- collecting -------------------------------------------------------------------------
+    def collected(self) -> _Collected:
+        with self._lock:
+            current = frozenset(id(p) for p in self.manager.get_plugins())
+            if self._collected is None or self._collected.plugins != current:
+                failures = self._check_pending()
+                families: dict[str, Family] = {}
+                records: dict[str, Record] = {}
+                failures += self._run("register_families", self._add_family(families))
+                failures += self._run("register_records", self._add_record(records))
+                current = frozenset(id(p) for p in self.manager.get_plugins())
+                self._collected = _Collected(current, families, records, tuple(failures))
+            return self._collected
+
+    def _run(self, hook_name: str, add: Callable[[str, Any], None]) -> list[PluginFailure]:
+        """Call ``hook_name`` on each plugin alone, so a failing one spoils only itself."""
+        failures = []
+        everyone = self.manager.get_plugins()
+        for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+            plugin = impl.plugin_name
+            pending: list[Any] = []
+            others = [p for p in everyone if p is not impl.plugin]
+            call = self.manager.subset_hook_caller(hook_name, remove_plugins=others)
+            try:
+                call(register=pending.append)
+                for item in pending:
+                    add(plugin, item)
+            except PluginError:
+                raise  # a conflict between plugins: the user must choose
+            except Exception as exc:
+                failures.append(_report(PluginFailure(plugin, hook_name, _describe(exc))))
+        return failures
+
+    @staticmethod
+    def _add_family(families: dict[str, Family]) -> Callable[[str, Any], None]:
+        def add(plugin: str, family: Any) -> None:
+            if not isinstance(family, Family):
+                raise TypeError(
+                    f"register() takes an instance of a stylezoo.Family subclass, got {family!r}"
+                )
+            if not FAMILY_PATTERN.match(family.name or ""):
+                raise ValueError(
+                    f"family name {family.name!r} must be lowercase letters, digits, '_' and '-'"
+                )
+            if not family.roles or len(set(family.roles)) != len(family.roles):
+                raise ValueError(f"family {family.name!r} must declare distinct roles")
+            _refuse_duplicate("Model family", family.name, families, plugin)
+            family.plugin = plugin
+            families[family.name] = family
+
+        return add
+
+    @staticmethod
+    def _add_record(records: dict[str, Record]) -> Callable[[str, Any], None]:
+        def add(plugin: str, record: Any) -> None:
+            if not isinstance(record, Record):
+                raise TypeError(f"register() takes a stylezoo.Record, got {record!r}")
+            validate_record_name(record.name)
+            _refuse_duplicate("Model", record.name, records, plugin)
+            records[record.name] = replace(record, plugin=plugin)
+
+        return add
+
+    # -- views ------------------------------------------------------------------------------
+    def failures(self) -> list[PluginFailure]:
+        return [*self._import_failures, *self.collected().failures]
+
+    def listing(self) -> list[dict[str, Any]]:
+        collected = self.collected()
+        return [
+            {
+                "name": name,
+                "distribution": self.distributions.get(name),
+                "families": sorted(f.name for f in collected.families.values() if f.plugin == name),
+                "records": sum(1 for r in collected.records.values() if r.plugin == name),
+            }
+            for name, plugin in self.manager.list_name_plugin()
+            if plugin is not None
+        ]
+
+
+def _refuse_duplicate(what: str, name: str, known: dict[str, Any], plugin: str) -> None:
+    if name in known:
+        raise PluginError(
+            f"{what} {name!r} is registered by two plugins, {known[name].plugin!r} and "
+            f"{plugin!r}. Uninstall one of them, or choose plugins with {LOAD_PLUGINS_ENV}."
+        )
 
 
 def _wanted_plugins() -> set[str] | None:
@@ -93,151 +214,88 @@ def _wanted_plugins() -> set[str] | None:
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
-def _load_entry_points(manager: _Manager) -> None:
-    wanted = _wanted_plugins()
-    seen: set[str] = set()
-    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.name in seen or (wanted is not None and entry_point.name not in wanted):
-            continue
-        seen.add(entry_point.name)
-        try:
-            plugin = entry_point.load()
-            manager.register(plugin, name=entry_point.name)
-            if entry_point.dist is not None:
-                _distributions[entry_point.name] = (
-                    f"{entry_point.dist.metadata['Name']} {entry_point.dist.version}"
-                )
-        except Exception as exc:
-            _report(_import_failures, PluginFailure(entry_point.name, "import", _describe(exc)))
-
-
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _report(bucket: list[PluginFailure], failure: PluginFailure) -> None:
-    if failure not in bucket:
-        bucket.append(failure)
+_reported: set[PluginFailure] = set()
+
+
+def _report(failure: PluginFailure) -> PluginFailure:
+    if failure not in _reported:  # once per process, however often plugins are collected
+        _reported.add(failure)
         logger.warning(
             "stylezoo plugin %r failed in %s and is skipped: %s",
             failure.plugin,
             failure.stage,
             failure.error,
         )
+    return failure
 
 
-def _collect() -> _Collected:
-    """Run both hooks once per plugin set; each plugin's hook runs in isolation."""
-    global _collected
-    manager = plugin_manager()
-    with _lock:
-        if _collected is not None and _collected.generation == manager.generation:
-            return _collected
-        _hook_failures.clear()
-        families: dict[str, Family] = {}
-        records: dict[str, Record] = {}
-
-        def add_family(plugin: str, family: Family) -> None:
-            if not isinstance(family, Family):
-                raise TypeError(f"register() takes a stylezoo.Family, got {type(family)!r}")
-            if not FAMILY_PATTERN.match(family.name):
-                raise ValueError(
-                    f"family name {family.name!r} must be lowercase letters, digits, '_' and '-'"
-                )
-            if family.name in families:
-                other = families[family.name].plugin
-                raise PluginError(
-                    f"Model family {family.name!r} is registered by two plugins, {other!r} and "
-                    f"{plugin!r}. Uninstall one of them, or choose plugins with "
-                    f"{LOAD_PLUGINS_ENV}."
-                )
-            families[family.name] = _with_plugin(family, plugin)
-
-        def add_record(plugin: str, record: Record) -> None:
-            if not isinstance(record, Record):
-                raise TypeError(f"register() takes a stylezoo.Record, got {type(record)!r}")
-            validate_record_name(record.name)
-            if record.name in records:
-                other = records[record.name].plugin
-                raise PluginError(
-                    f"Model {record.name!r} is registered by two plugins, {other!r} and "
-                    f"{plugin!r}. Uninstall one of them, or choose plugins with "
-                    f"{LOAD_PLUGINS_ENV}."
-                )
-            records[record.name] = _with_plugin(record, plugin)
-
-        _run_hook(manager, "register_families", add_family)
-        _run_hook(manager, "register_records", add_record)
-        _collected = _Collected(manager.generation, families, records)
-        return _collected
+_host: PluginHost | None = None
+_host_lock = threading.Lock()
 
 
-def _with_plugin(item: Any, plugin: str) -> Any:
-    from dataclasses import replace
+def host() -> PluginHost:
+    """The process-wide :class:`PluginHost`, created (entry points loaded) on first use."""
+    global _host
+    with _host_lock:
+        if _host is None:
+            _host = PluginHost()
+        return _host
 
-    return replace(item, plugin=plugin)
 
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide pluggy manager, with entry-point plugins loaded.
 
-def _run_hook(manager: _Manager, hook_name: str, add: Any) -> None:
-    hook = getattr(manager.hook, hook_name)
-    for impl in hook.get_hookimpls():  # registration order
-        plugin = impl.plugin_name
-        pending: list[Any] = []
-        try:
-            impl.function(register=pending.append)
-        except Exception as exc:
-            _report(_hook_failures, PluginFailure(plugin, hook_name, _describe(exc)))
-            continue
-        for item in pending:
-            try:
-                add(plugin, item)
-            except PluginError:
-                raise
-            except Exception as exc:
-                _report(_hook_failures, PluginFailure(plugin, hook_name, _describe(exc)))
+    An application can ``plugin_manager().register(obj)`` a plugin object; its families and
+    records are visible to the next :func:`stylezoo.load` or :func:`stylezoo.list_models`.
+    """
+    return host().manager
 
 
 def families() -> dict[str, Family]:
     """All registered families by name."""
-    return dict(_collect().families)
+    return dict(host().collected().families)
 
 
 def records() -> dict[str, Record]:
     """All registered records by name."""
-    return dict(_collect().records)
+    return dict(host().collected().records)
+
+
+def get_family(name: str) -> Family:
+    """The registered family ``name``, or :class:`~stylezoo.UnknownFamilyError`."""
+    known = host().collected().families
+    family = known.get(name.strip().lower())
+    if family is None:
+        raise unknown_family(name, known)
+    return family
+
+
+def get_record(name: str) -> Record:
+    """The registry record called ``name``; unknown names suggest close matches."""
+    known = host().collected().records
+    record = known.get(name.strip().lower())
+    if record is None:
+        raise unknown_model(name, known)
+    return record
 
 
 def plugin_failures() -> list[PluginFailure]:
-    """Plugins that failed to import or raised in a hook (each reported once)."""
-    _collect()
-    return [*_import_failures, *_hook_failures]
+    """Plugins that failed to import, to validate or in a hook (each reported once)."""
+    return host().failures()
 
 
 def plugins() -> list[dict[str, Any]]:
     """The loaded plugins with what they registered, for ``stylezoo plugins``."""
-    collected = _collect()
-    manager = plugin_manager()
-    listing = []
-    for name, plugin in manager.list_name_plugin():
-        if plugin is None:
-            continue
-        listing.append(
-            {
-                "name": name,
-                "distribution": _distributions.get(name),
-                "families": sorted(f.name for f in collected.families.values() if f.plugin == name),
-                "records": sum(1 for r in collected.records.values() if r.plugin == name),
-            }
-        )
-    return listing
+    return host().listing()
 
 
 def reset() -> None:
-    """Forget the manager and everything collected (used by tests)."""
-    global _manager, _collected
-    with _lock:
-        _manager = None
-        _collected = None
-        _import_failures.clear()
-        _hook_failures.clear()
-        _distributions.clear()
+    """Forget the host and everything collected (used by tests)."""
+    global _host
+    with _host_lock:
+        _host = None
+    _reported.clear()

@@ -87,9 +87,9 @@ def push_to_hub(
                 commit_message=commit_message,
             )
     from .card import model_card
-    from .hub import is_offline
-    from .integrity import check_safetensors, sha256_file
-    from .pretrained import CARD_NAME, CONFIG_NAME, local_model, weights_name
+    from .weights.cache import is_offline
+    from .weights.directory import CARD_NAME, CONFIG_NAME, local_model, weights_name
+    from .weights.integrity import check_safetensors, sha256_file
 
     if is_offline():
         raise PublishError(
@@ -128,7 +128,7 @@ def _commit(
 ) -> Any:
     from huggingface_hub import CommitOperationAdd, HfApi, errors
 
-    from .hub import hub_endpoint
+    from .weights.cache import hub_endpoint
 
     api = HfApi(endpoint=hub_endpoint(), token=token, library_name="stylezoo")
     try:
@@ -162,9 +162,10 @@ def publish_registry(
         private: create the repositories private.
         token: a token with write access to ``org``.
     """
-    from .api import get_record, list_models
-    from .hub import HubOptions
-    from .sources import convert_upstream
+    from .api import list_models
+    from .plugins import get_record
+    from .weights.hub import HubOptions
+    from .weights.sources import convert_upstream
 
     results = []
     for name in list_models(pattern):

@@ -9,70 +9,22 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import importlib
 import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import PluginError, UnknownFamilyError, UnknownModelError
+from .errors import UnknownFamilyError, UnknownModelError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-if TYPE_CHECKING:
-    from .family import FamilyImplementation
-
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*$")
 FAMILY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-@dataclass(frozen=True)
-class IOSpec:
-    """How images are presented to a network.
-
-    Attributes:
-        range: the value range the network expects and produces, e.g. ``(-1.0, 1.0)``.
-        multiple: height and width must be multiples of this; other sizes are reflect-padded
-            to the next multiple and cropped back.
-        min_size: the smallest side (after padding) the network can process.
-        channels: input channels the network takes (3 for RGB networks).
-    """
-
-    range: tuple[float, float] = (-1.0, 1.0)
-    multiple: int = 1
-    min_size: int = 1
-    channels: int = 3
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> IOSpec:
-        data = dict(data or {})
-        unknown = set(data) - {"range", "multiple", "min_size", "channels"}
-        if unknown:
-            raise ValueError(
-                f"unknown io keys {sorted(unknown)}; allowed: range, multiple, min_size, channels"
-            )
-        if "range" in data:
-            low, high = (float(v) for v in data["range"])
-            if not high > low:
-                raise ValueError(f"io range {data['range']!r} must be [low, high] with high > low")
-            data["range"] = (low, high)
-        for key in ("multiple", "min_size", "channels"):
-            if key in data and (not isinstance(data[key], int) or data[key] < 1):
-                raise ValueError(f"io {key} must be a positive integer, got {data[key]!r}")
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "range": list(self.range),
-            "multiple": self.multiple,
-            "min_size": self.min_size,
-            "channels": self.channels,
-        }
 
 
 @dataclass(frozen=True)
@@ -89,6 +41,10 @@ class Record:
             (``repo``, ``revision``, ``files`` by role, ``sha256`` by role).
         upstream: the official files, by role: ``url``, optional ``member`` (inside an
             archive) and ``sha256``.
+        package: files inside an installed Python distribution, by role:
+            ``distribution``, ``path`` (inside it), ``sha256`` and ``install`` (the pip
+            requirement to name when it is missing); converted on first use like upstream
+            files.
         license: the license of the weights (``"unknown"`` when upstream states none).
         paper, homepage: provenance.
         tags: free-form labels.
@@ -102,6 +58,7 @@ class Record:
     io: Mapping[str, Any] = field(default_factory=dict)
     hub: Mapping[str, Any] = field(default_factory=dict)
     upstream: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    package: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     license: str = "unknown"
     paper: str = ""
     homepage: str = ""
@@ -122,59 +79,13 @@ class Record:
             "io": dict(self.io),
             "hub": dict(self.hub),
             "upstream": {role: dict(src) for role, src in self.upstream.items()},
+            "package": {role: dict(src) for role, src in self.package.items()},
             "license": self.license,
             "paper": self.paper,
             "homepage": self.homepage,
             "tags": list(self.tags),
             "plugin": self.plugin,
         }
-
-
-@dataclass(frozen=True)
-class Family:
-    """A kind of network that stylezoo can build, load, convert and run.
-
-    Registering a family is cheap: ``implementation`` is an ``"module:attribute"`` string that
-    is imported only when the family is first used (or the implementation object itself, for
-    plugins registered in-process).
-
-    Attributes:
-        name: lowercase family name, the first part of record names (``cyclegan``).
-        implementation: a :class:`~stylezoo.family.FamilyImplementation` or its import path.
-        description: one line for ``stylezoo plugins``.
-        roles: the weight files a model of this family has; ``("model",)`` for one network,
-            e.g. ``("encoder", "decoder")`` for AdaIN. Each role is stored as
-            ``<role>.safetensors``.
-        plugin: the plugin that registered the family (filled in by the registry).
-    """
-
-    name: str
-    implementation: Any
-    description: str = ""
-    roles: tuple[str, ...] = ("model",)
-    plugin: str = ""
-
-    def load_implementation(self) -> FamilyImplementation:
-        """Import (once) and return the implementation object."""
-        impl = self.implementation
-        if not isinstance(impl, str):
-            return impl
-        cached = _IMPLEMENTATIONS.get(impl)
-        if cached is not None:
-            return cached
-        module_name, _, attribute = impl.partition(":")
-        try:
-            obj = getattr(importlib.import_module(module_name), attribute or "family")
-        except Exception as exc:  # a broken plugin must not look like a stylezoo bug
-            raise PluginError(
-                f"Family {self.name!r} from plugin {self.plugin!r} failed to import "
-                f"{impl!r}: {exc}. Reinstall or update that plugin."
-            ) from exc
-        _IMPLEMENTATIONS[impl] = obj
-        return obj
-
-
-_IMPLEMENTATIONS: dict[str, Any] = {}
 
 
 def validate_record_name(name: str) -> None:
@@ -225,50 +136,72 @@ def filter_names(names: Iterable[str], pattern: str | None) -> list[str]:
     return [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
 
 
-_RECORD_KEYS = {
-    "description",
-    "config",
-    "io",
-    "hub",
-    "upstream",
-    "license",
-    "paper",
-    "homepage",
-    "tags",
-}
+_RECORD_KEYS = frozenset(
+    {
+        "description",
+        "config",
+        "io",
+        "hub",
+        "upstream",
+        "package",
+        "license",
+        "paper",
+        "homepage",
+        "tags",
+    }
+)
+#: Tables merged key by key between ``[defaults]`` and a model; other keys are replaced.
+_MERGED_KEYS = ("config", "io")
 
 
 def records_from_toml(package: str, resource: str, family: str) -> list[Record]:
     """Read records from a TOML file shipped inside ``package``.
 
-    The file holds one ``[models.<variant>]`` table per record; the full name is
-    ``<family>/<variant>``. Plugins call this from their ``register_records`` hook.
+    The file holds an optional ``[defaults]`` table and one ``[models.<variant>]`` table per
+    record; the full name is ``<family>/<variant>``. A model states only what differs from the
+    defaults: its ``config`` and ``io`` are merged over the defaults' key by key, every other
+    key replaces the default. Plugins call this from their ``register_records`` hook.
     """
     text = resources.files(package).joinpath(resource).read_text(encoding="utf-8")
     data = tomllib.loads(text)
+    where = f"{package}/{resource}"
+    unknown_tables = set(data) - {"defaults", "models"}
+    if unknown_tables:
+        raise ValueError(
+            f"{where}: unknown tables {sorted(unknown_tables)}; allowed: defaults, models"
+        )
+    defaults = data.get("defaults", {})
+    _check_keys(defaults, f"{where}: [defaults]")
     records = []
     for variant, table in data.get("models", {}).items():
-        unknown = set(table) - _RECORD_KEYS
-        if unknown:
-            raise ValueError(
-                f"{package}/{resource}: model {variant!r} has unknown keys "
-                f"{sorted(unknown)}; allowed: {sorted(_RECORD_KEYS)}"
-            )
+        _check_keys(table, f"{where}: model {variant!r}")
+        merged = {**defaults, **table}
+        for key in _MERGED_KEYS:
+            merged[key] = {**defaults.get(key, {}), **table.get(key, {})}
         name = f"{family}/{variant}"
         validate_record_name(name)
         records.append(
             Record(
                 name=name,
                 family=family,
-                description=table.get("description", ""),
-                config=dict(table.get("config", {})),
-                io=dict(table.get("io", {})),
-                hub=dict(table.get("hub", {})),
-                upstream={role: dict(src) for role, src in table.get("upstream", {}).items()},
-                license=table.get("license", "unknown"),
-                paper=table.get("paper", ""),
-                homepage=table.get("homepage", ""),
-                tags=tuple(table.get("tags", ())),
+                description=merged.get("description", ""),
+                config=merged["config"],
+                io=merged["io"],
+                hub=dict(merged.get("hub", {})),
+                upstream={role: dict(src) for role, src in merged.get("upstream", {}).items()},
+                package={role: dict(src) for role, src in merged.get("package", {}).items()},
+                license=merged.get("license", "unknown"),
+                paper=merged.get("paper", ""),
+                homepage=merged.get("homepage", ""),
+                tags=tuple(merged.get("tags", ())),
             )
         )
     return records
+
+
+def _check_keys(table: Mapping[str, Any], where: str) -> None:
+    unknown = set(table) - _RECORD_KEYS
+    if unknown:
+        raise ValueError(
+            f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_RECORD_KEYS)}"
+        )

@@ -1,48 +1,46 @@
-"""Reusable test helpers: contract tests every family passes, and random-weight translators.
+"""Contract tests every family passes, for stylezoo's own plugins and third-party ones.
 
-A third-party plugin reuses the contracts like this::
+A pytest plugin: name it in your ``conftest.py`` (``pytest_plugins = ["stylezoo.testing"]``)
+or import the mixins directly. It is never loaded by ``import stylezoo``, and needs pytest
+(``pip install "stylezoo[test]"``). A third-party plugin reuses the contracts like this::
 
-    from stylezoo.testing import TranslatorContract
+    from stylezoo.testing import FamilyContract, TranslatorContract
 
-    class TestMyFamily(TranslatorContract):
+    class TestMyFamily(FamilyContract, TranslatorContract):
         family = "myfamily"
         config = {"width": 8}        # small, fast networks are fine
         options = {}                 # options passed to every translate() call
 
-The mixin's tests run on CPU; CUDA checks run when a GPU is present.
+The mixins' tests run on CPU; CUDA checks run when a GPU is present.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+try:
+    import pytest
+except ImportError as exc:  # pragma: no cover - only without the test extra
+    raise ImportError(
+        'stylezoo.testing holds pytest contract tests; install pytest ("pip install '
+        '"stylezoo[test]"") to use it.'
+    ) from exc
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 
-from ._loopback import LoopbackServer, LoopbackUpstream, Request
-from ._loopback_hub import LoopbackHub
+from .family import Family
 from .hookspecs import hookimpl
-from .registry import Family, Record
+from .registry import Record
 from .translator import Translator
 
 __all__ = [
-    "Family",
+    "FamilyContract",
     "InProcessPlugin",
-    "LoopbackHub",
-    "LoopbackServer",
-    "LoopbackUpstream",
-    "Record",
-    "Request",
     "TranslatorContract",
-    "go_offline",
-    "go_online",
-    "loopback_hub",
-    "loopback_upstream",
     "random_translator",
     "requires_gpu",
     "sample_rgb",
@@ -223,58 +221,6 @@ requires_gpu = pytest.mark.skipif(
 )
 
 
-# -- loopback Hub and upstream servers -----------------------------------------------------
-# Fixtures for tests of weight downloads that never leave the machine. Import the fixtures
-# into a test module or conftest.py (``from stylezoo.testing import loopback_hub``) and use
-# them by name. Settings huggingface_hub reads at import are patched per test (env vars set
-# after import have no effect); the suite itself should set HF_HUB_OFFLINE=1 at conftest
-# import so that a stray real request fails fast.
-
-
-def go_online(monkeypatch: pytest.MonkeyPatch, hub: LoopbackHub | None = None) -> None:
-    """Allow (loopback) downloads in this test, and point stylezoo's Hub calls at ``hub``.
-
-    Patches ``huggingface_hub.constants``: offline mode off, Xet off (the fake Hub speaks
-    plain HTTP), telemetry off; sets ``STYLEZOO_HUB_ENDPOINT`` to ``hub.url``.
-    """
-    from huggingface_hub import constants
-
-    from .hub import ENDPOINT_ENV
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
-    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
-    if hub is not None:
-        monkeypatch.setenv(ENDPOINT_ENV, hub.url)
-
-
-def go_offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Offline mode for this test, as with ``HF_HUB_OFFLINE=1`` at startup."""
-    from huggingface_hub import constants
-
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture
-def loopback_upstream(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackUpstream]:
-    """A running plain file server (official download sites); downloads allowed, retries
-    after 0.05 s instead of seconds."""
-    from . import upstream
-
-    go_online(monkeypatch)
-    monkeypatch.setattr(upstream, "RETRY_WAITS", (0.05, 0.05))
-    with LoopbackUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-def loopback_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackHub]:
-    """A running fake Hub; stylezoo's Hub calls go to it and downloads are allowed."""
-    with LoopbackHub(token="hf_loopback_token") as hub:
-        go_online(monkeypatch, hub)
-        yield hub
-
-
 class InProcessPlugin:
     """Families and records registered in-process, e.g. records whose upstream URLs are
     loopback URLs::
@@ -295,3 +241,51 @@ class InProcessPlugin:
     def register_records(self, register: Any) -> None:
         for record in self.records:
             register(record)
+
+
+class FamilyContract:
+    """Contract tests for a family's declarations. Set ``family`` and ``config``."""
+
+    family: str = ""
+    config: Mapping[str, Any] = {}
+
+    @pytest.fixture
+    def implementation(self) -> Family:
+        from .plugins import get_family
+
+        return get_family(self.family)
+
+    def test_declarations(self, implementation: Family) -> None:
+        assert implementation.name == self.family
+        assert implementation.roles and len(set(implementation.roles)) == len(implementation.roles)
+        assert implementation.plugin, "registered through a plugin hook"
+        assert implementation.usage_example.strip()
+        for name, option in implementation.config.items():
+            assert option.help, f"config option {name!r} has no help text"
+
+    def test_defaults_build_the_declared_roles_on_meta(self, implementation: Family) -> None:
+        for config in ({}, self.config):
+            full = implementation.complete_config(config)
+            assert set(full) == set(implementation.config)
+            with torch.device("meta"):
+                networks = implementation.build_networks(full)
+            assert set(networks) == set(implementation.roles)
+            implementation.model_io(full)  # a valid IOSpec
+
+    def test_unknown_and_mistyped_config_are_clear_errors(self, implementation: Family) -> None:
+        import stylezoo
+
+        with pytest.raises(stylezoo.InvalidOptionError, match="not_a_key"):
+            implementation.complete_config({"not_a_key": 1})
+        for name, option in implementation.config.items():
+            if option.kind == "any":
+                continue  # checked by the option's own function
+            wrong: Any = object()
+            with pytest.raises(stylezoo.InvalidOptionError, match=name):
+                implementation.complete_config({name: wrong})
+            assert implementation.complete_config({name: option.default})[name] == option.default
+
+    def test_translator_options_are_declared(self, implementation: Family) -> None:
+        translator = random_translator(self.family, self.config)
+        for name, option in type(translator).options.items():
+            assert option.help, f"translate option {name!r} has no help text"

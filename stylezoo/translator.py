@@ -7,11 +7,10 @@ such tensors and back (see :mod:`stylezoo.image`).
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -19,7 +18,7 @@ from torch import nn
 from . import image as imagelib
 from .devices import resolve_device, resolve_dtype
 from .errors import InvalidImageError, InvalidOptionError
-from .family import ModelSpec
+from .family import ModelSpec, Option, check_options
 
 
 @runtime_checkable
@@ -49,15 +48,19 @@ class Translator(Protocol):
     ) -> Path: ...
 
 
-SOURCE_PARAMETER = "source"
-
-
 class ImageTranslator:
     """Base class of translators: image kinds in and out, padding, value ranges, devices.
 
-    Subclasses implement :meth:`forward`; keyword-only parameters of ``forward`` are the
-    family's options, accepted by both :meth:`translate` and ``__call__``.
+    Subclasses declare their options in :attr:`options` and implement :meth:`forward`; the
+    options are accepted by both :meth:`translate` and ``__call__``, checked against the
+    declarations (unknown names and wrong types are errors naming the allowed ones), filled
+    with their defaults and passed to :meth:`forward` by name.
+
+    Attributes:
+        options: the family's translate options, name → :class:`~stylezoo.family.Option`.
     """
+
+    options: ClassVar[Mapping[str, Option]] = {}
 
     def __init__(self, networks: Mapping[str, nn.Module], spec: ModelSpec) -> None:
         self.networks = dict(networks)
@@ -66,17 +69,22 @@ class ImageTranslator:
             network.eval().requires_grad_(False)
 
     # -- to implement -----------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, source: torch.Tensor, **options: Any) -> torch.Tensor:
         """Run the networks on an NCHW batch in the network's range; return the same range.
 
-        ``x`` is padded to the network's multiple and cast to its dtype. A subclass whose
-        ``forward`` declares a keyword-only ``source`` parameter also receives the batch as
-        given (unpadded, float32, in the network's range); ``source`` is not a user option.
+        Args:
+            x: the batch, padded as the io's ``sizing`` says and cast to the network's dtype.
+            source: the same batch as given: unpadded, float32, in the network's range (for
+                families that need the exact input, e.g. to blend with it).
+            **options: every declared option, checked, with defaults filled in.
+
+        The result may be larger than the input (it is cropped to the input's size).
         """
         return self.networks["model"](x)
 
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        """Turn user-level options (e.g. a style image) into what :meth:`forward` takes."""
+        """Turn checked options into what :meth:`forward` takes (e.g. a style image into a
+        tensor). Called on both paths, so it must be idempotent."""
         return options
 
     def run(self, role: str, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -126,17 +134,15 @@ class ImageTranslator:
                 f"This {self.spec.family} model takes {channels}-channel batches; got "
                 f"{batch.shape[1]} channels. translate() handles grayscale and alpha for you."
             )
-        options = self._check_options(self.prepare_options(dict(options)))
-        low, high = self.spec.io.range
+        checked = check_options(self.options, options, f"{self.spec.family} option")
+        options = self.prepare_options(checked)
+        io = self.spec.io
+        low, high = io.range
         with torch.inference_mode():
-            if SOURCE_PARAMETER in _keyword_options(type(self).forward):
-                # The unpadded batch in float32, for families that need the exact input
-                # (e.g. to blend with it); padding and the model dtype would alter it.
-                source = batch.to(self.device, torch.float32)
-                options[SOURCE_PARAMETER] = source * (high - low) + low
+            source = batch.to(self.device, torch.float32) * (high - low) + low
             x = batch.to(self.device, self.dtype)
-            x, size = imagelib.pad_to_multiple(x, self.spec.io.multiple, self.spec.io.min_size)
-            y = self.forward(x * (high - low) + low, **options)
+            x, size = imagelib.pad_for_network(x, io.multiple, io.min_size, io.sizing)
+            y = self.forward(x * (high - low) + low, source=source, **options)
             y = imagelib.crop((y - low) / (high - low), size).clamp_(0, 1)
         return y.to(batch.device, batch.dtype)
 
@@ -183,16 +189,6 @@ class ImageTranslator:
             start = end
         return results
 
-    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        accepted = _keyword_options(type(self).forward) - {SOURCE_PARAMETER}
-        unknown = sorted(set(options) - accepted)
-        if unknown:
-            allowed = ", ".join(sorted(accepted)) or "none"
-            raise InvalidOptionError(
-                f"{self.spec.family} does not take option(s) {unknown}; its options: {allowed}."
-            )
-        return options
-
     # -- saving -----------------------------------------------------------------------------
     def state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
         """The weights of every network, by role."""
@@ -202,7 +198,7 @@ class ImageTranslator:
         self, directory: str | os.PathLike[str], *, overwrite: bool = False
     ) -> Path:
         """Write config.json, one safetensors file per role and a model card to ``directory``."""
-        from .pretrained import save_directory
+        from .weights.directory import save_directory
 
         return save_directory(directory, self.spec, self.state_dicts(), overwrite=overwrite)
 
@@ -245,18 +241,6 @@ def _first_tensor(networks: Mapping[str, nn.Module]) -> torch.Tensor:
         for tensor in network.buffers():
             return tensor
     return torch.empty(0)
-
-
-_OPTION_CACHE: dict[Any, frozenset[str]] = {}
-
-
-def _keyword_options(function: Any) -> frozenset[str]:
-    cached = _OPTION_CACHE.get(function)
-    if cached is None:
-        parameters = inspect.signature(function).parameters.values()
-        cached = frozenset(p.name for p in parameters if p.kind is p.KEYWORD_ONLY)
-        _OPTION_CACHE[function] = cached
-    return cached
 
 
 def _describe(value: Any) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from stylezoo.testing import TranslatorContract
+from stylezoo.testing import FamilyContract, TranslatorContract
 
 
-class TestCycleGANContract(TranslatorContract):
+class TestCycleGANContract(FamilyContract, TranslatorContract):
     family = "cyclegan"
     config = {"ngf": 8, "netG": "resnet_6blocks"}
 

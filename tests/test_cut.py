@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 import stylezoo
-from stylezoo.testing import TranslatorContract, random_translator
+from stylezoo.testing import FamilyContract, TranslatorContract, random_translator
 
 ARCHIVE = "http://efrosgans.eecs.berkeley.edu/CUT/pretrained_models.tar"
 RECORDS = {
@@ -39,7 +39,7 @@ UP_FILTER = (
 )
 
 
-class TestCUTContract(TranslatorContract):
+class TestCUTContract(FamilyContract, TranslatorContract):
     family = "cut"
     config = {"ngf": 8, "netG": "resnet_6blocks"}
 
@@ -149,12 +149,11 @@ def official_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]
 
 
 def test_official_layout_has_the_documented_keys(official_file: tuple[Path, dict]) -> None:
-    from stylezoo_plugins.cut.family import family
-
+    family = stylezoo.get_family("cut")
     _, state = official_file
     assert len(state) == 52
     with torch.device("meta"):
-        network = family.build(dict(family.default_config))["model"]
+        network = family.build_networks(family.complete_config({}))["model"]
     built = network.state_dict()
     assert {k: tuple(v.shape) for k, v in built.items()} == {
         k: tuple(v.shape) for k, v in state.items()

@@ -9,23 +9,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import go_offline
+from loopback import LoopbackUpstream
+from loopback_hub import LoopbackHub
 from torch import nn
 
 import stylezoo
-from stylezoo import testing
-from stylezoo.hub import cache_root, record_cache_dir
-from stylezoo.integrity import sha256_file
-from stylezoo.testing import (
-    InProcessPlugin,
-    LoopbackHub,
-    LoopbackUpstream,
-    go_offline,
-    random_translator,
-    sample_rgb,
-)
-
-loopback_hub = testing.loopback_hub  # fixtures
-loopback_upstream = testing.loopback_upstream
+from stylezoo.testing import InProcessPlugin, random_translator, sample_rgb
+from stylezoo.weights.cache import cache_root, record_cache_dir
+from stylezoo.weights.integrity import sha256_file
 
 SMALL = {"netG": "resnet_6blocks", "ngf": 8}
 
@@ -188,7 +180,7 @@ def test_unresolvable_host_fails_at_once_without_retries(
     import socket
     import urllib.error
 
-    from stylezoo import upstream
+    from stylezoo.weights import upstream
 
     attempts = []
 
@@ -289,7 +281,7 @@ def test_archive_member_is_extracted_alone(
 def test_members_with_the_same_base_name_stay_apart(
     loopback_upstream: LoopbackUpstream, tmp_path: Path
 ) -> None:
-    from stylezoo.sources import fetch_upstream_file
+    from stylezoo.weights.sources import fetch_upstream_file
 
     url = loopback_upstream.add_tar(
         "cut.tar",

@@ -16,13 +16,15 @@ from stylezoo.translator import ImageTranslator
 
 
 class TwoNetworkTranslator(ImageTranslator):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, source: torch.Tensor) -> torch.Tensor:
         return self.run("decoder", self.run("encoder", x))
 
 
-class TwoNetworkFamily:
-    default_config = {"width": 4}
-    default_io = {"range": [0.0, 1.0]}
+class TwoNetworkFamily(stylezoo.Family):
+    name = "twonet"
+    roles = ("encoder", "decoder")
+    config = {"width": stylezoo.Option(4, "channels between the networks", minimum=1)}
+    io = {"range": [0.0, 1.0]}
 
     def build(self, config: dict) -> dict[str, nn.Module]:
         return {
@@ -38,10 +40,7 @@ class TwoNetworkFamily:
 
 @pytest.fixture
 def saved(fresh_plugins: object, tmp_path: Path) -> Path:
-    family = stylezoo.Family(
-        name="twonet", implementation=TwoNetworkFamily(), roles=("encoder", "decoder")
-    )
-    stylezoo.plugin_manager().register(InProcessPlugin(families=[family]))
+    stylezoo.plugin_manager().register(InProcessPlugin(families=[TwoNetworkFamily()]))
     return stylezoo.create_model("twonet", seed=0).save_pretrained(tmp_path / "twonet")
 
 

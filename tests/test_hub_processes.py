@@ -11,11 +11,9 @@ import sys
 from pathlib import Path
 
 import torch
+from loopback import LoopbackUpstream
 
-from stylezoo import testing
-from stylezoo.testing import LoopbackUpstream, random_translator
-
-loopback_upstream = testing.loopback_upstream  # fixture
+from stylezoo.testing import random_translator
 
 SMALL = {"netG": "resnet_6blocks", "ngf": 8}
 

@@ -8,15 +8,14 @@ import json
 
 import pytest
 import torch
+from conftest import go_offline
+from loopback import LoopbackUpstream
+from loopback_hub import LoopbackHub
 
 import stylezoo
-from stylezoo import testing
 from stylezoo.cli import main
-from stylezoo.hub import record_cache_dir
-from stylezoo.testing import InProcessPlugin, LoopbackHub, LoopbackUpstream, random_translator
-
-loopback_hub = testing.loopback_hub  # fixtures
-loopback_upstream = testing.loopback_upstream
+from stylezoo.testing import InProcessPlugin, random_translator
+from stylezoo.weights.cache import record_cache_dir
 
 SMALL = {"netG": "resnet_6blocks", "ngf": 8}
 
@@ -77,7 +76,7 @@ def test_push_refuses_broken_directories_and_offline_mode(
     weights.write_bytes(weights.read_bytes()[:-10])
     with pytest.raises(stylezoo.PublishError, match="truncated"):
         stylezoo.push_to_hub(directory, "me/broken")
-    testing.go_offline(monkeypatch)
+    go_offline(monkeypatch)
     with pytest.raises(stylezoo.PublishError, match="HF_HUB_OFFLINE"):
         stylezoo.push_to_hub(directory, "me/broken")
     assert "me/broken" not in loopback_hub.repos

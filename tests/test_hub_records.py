@@ -10,9 +10,8 @@ import pytest
 import torch
 
 import stylezoo
-from stylezoo.family import complete_config
 from stylezoo.plugins import families
-from stylezoo.upstream import check_url
+from stylezoo.weights.upstream import check_url
 
 NAMES = stylezoo.list_models()
 
@@ -42,8 +41,7 @@ def test_record_is_well_formed(name: str) -> None:
         for digest in record.hub.get("sha256", {}).values():
             assert re.fullmatch(r"[0-9a-f]{64}", digest)
 
-    implementation = family.load_implementation()
-    config = complete_config(implementation.default_config, record.config, record.family)
+    config = family.complete_config(record.config)
     with torch.device("meta"):
-        networks = implementation.build(config)
+        networks = family.build_networks(config)
     assert set(networks) == set(family.roles)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -92,6 +93,16 @@ def test_third_party_plugin_installed_with_pip_loads_a_model(
     assert np.array_equal(translator.translate(image), 255 - image)
     half = translator.translate(image, strength=0.5)
     assert np.abs(half.astype(int) - 127.5).max() <= 1
+    # the tutorial ships its own tests, which run stylezoo's family and translator contracts
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TUTORIAL / "tests")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *sys.path])},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"\b1[0-9] passed", result.stdout), result.stdout
 
 
 class InProcessPlugin:
@@ -137,6 +148,35 @@ class RaisingPlugin:
         raise RuntimeError("boom")
 
 
+class MisspeltHook:
+    @hookimpl
+    def register_familys(self, register):  # not a stylezoo hook
+        raise AssertionError("never called")
+
+
+def test_misspelt_hook_is_a_clear_failure_naming_the_plugin(fresh_plugins, capsys) -> None:
+    stylezoo.plugin_manager().register(MisspeltHook(), name="typo")
+    assert "cyclegan/horse2zebra" in stylezoo.list_models()  # the others keep working
+    failures = [f for f in fresh_plugins.plugin_failures() if f.plugin == "typo"]
+    assert [(f.plugin, f.stage) for f in failures] == [("typo", "hooks")]
+    assert "unknown hook(s) ['register_familys']" in failures[0].error
+    assert cli_main(["plugins"]) == 1
+    assert "FAILED typo (hooks)" in capsys.readouterr().out
+
+
+class NotAFamily:
+    @hookimpl
+    def register_families(self, register):
+        register("cyclegan")
+
+
+def test_registering_something_else_is_isolated(fresh_plugins) -> None:
+    stylezoo.plugin_manager().register(NotAFamily(), name="odd")
+    assert "cyclegan" in stylezoo.plugins.families()
+    (failure,) = [f for f in fresh_plugins.plugin_failures() if f.plugin == "odd"]
+    assert "instance of a stylezoo.Family subclass" in failure.error
+
+
 def test_plugin_raising_in_a_hook_is_isolated(fresh_plugins) -> None:
     stylezoo.plugin_manager().register(RaisingPlugin(), name="raising")
     assert "cyclegan/horse2zebra" in stylezoo.list_models()
@@ -146,10 +186,14 @@ def test_plugin_raising_in_a_hook_is_isolated(fresh_plugins) -> None:
     ]
 
 
+class CopyOfCycleGAN(Family):
+    name = "cyclegan"
+
+
 class DuplicateFamily:
     @hookimpl
     def register_families(self, register):
-        register(Family(name="cyclegan", implementation="x:y"))
+        register(CopyOfCycleGAN())
 
 
 class DuplicateRecord:

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import stylezoo
-from stylezoo.family import complete_config
 
 CYCLEGAN_NAMES = {
     "apple2orange",
@@ -64,10 +63,9 @@ def test_every_record_is_complete_and_builds(name: str) -> None:
     for source in info["upstream"].values():
         assert source["url"].startswith(("http://", "https://"))
     family = stylezoo.plugins.families()[info["family"]]
-    implementation = family.load_implementation()
-    config = complete_config(implementation.default_config, info["config"], info["family"])
+    config = family.complete_config(info["config"])
     with torch.device("meta"):
-        networks = implementation.build(config)
+        networks = family.build_networks(config)
     assert set(networks) == set(family.roles)
 
 

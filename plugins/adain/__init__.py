@@ -4,23 +4,19 @@
 
 from __future__ import annotations
 
-from stylezoo import Family, hookimpl, records_from_toml
+from collections.abc import Callable
+
+from stylezoo import Family, Record, hookimpl, records_from_toml
+
+from .family import AdaIN
 
 
 @hookimpl
-def register_families(register):  # type: ignore[no-untyped-def]
-    register(
-        Family(
-            name="adain",
-            implementation="stylezoo_plugins.adain.family:family",
-            description="AdaIN arbitrary style transfer: VGG-19 encoder + decoder "
-            "(naoto0804/pytorch-AdaIN layout)",
-            roles=("encoder", "decoder"),
-        )
-    )
+def register_families(register: Callable[[Family], None]) -> None:
+    register(AdaIN())
 
 
 @hookimpl
-def register_records(register):  # type: ignore[no-untyped-def]
+def register_records(register: Callable[[Record], None]) -> None:
     for record in records_from_toml("stylezoo_registry", "adain.toml", family="adain"):
         register(record)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from stylezoo.weights import drop_keys, read_checkpoint, strip_prefix
+from stylezoo.weights.checkpoint import drop_keys, read_checkpoint, strip_prefix
 
 from .model import UNUSED_ENCODER_CONVS
 
@@ -16,9 +15,7 @@ from .model import UNUSED_ENCODER_CONVS
 _UNUSED_ENCODER_KEYS = rf"({'|'.join(str(i) for i in UNUSED_ENCODER_CONVS)})\.(weight|bias)"
 
 
-def convert(
-    files: Mapping[str, Path], config: Mapping[str, Any]
-) -> dict[str, dict[str, torch.Tensor]]:
+def convert(files: Mapping[str, Path]) -> dict[str, dict[str, torch.Tensor]]:
     """Read both official files; drop the encoder's layers after relu4_1.
 
     The official encoder file is the whole 53-entry VGG-19 (34 keys); the official code loads

@@ -11,8 +11,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-#: Entries of the official encoder that are run: [0:31] ends with relu4_1.
-ENCODER_ENTRIES = 31
 #: Indices of the official encoder's convs after relu4_1 (conv4_2 … conv5_4). The official
 #: test and train scripts load them and then slice them away; the converter drops their keys.
 UNUSED_ENCODER_CONVS = (32, 35, 38, 42, 45, 48, 51)
@@ -28,8 +26,8 @@ def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
 
 
 def _pool() -> nn.Module:
-    # ceil_mode as in the official encoder: it only matters for sides that are not multiples
-    # of 8, which here happens for style images (contents are padded to a multiple of 8).
+    # ceil_mode as in the official encoder: for sides that are not multiples of 8 the
+    # features (and so the decoded output) cover a little more than the image.
     return nn.MaxPool2d(2, 2, ceil_mode=True)
 
 

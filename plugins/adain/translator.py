@@ -20,6 +20,7 @@ from PIL import Image
 
 from stylezoo import image as imagelib
 from stylezoo.errors import InvalidImageError, InvalidOptionError
+from stylezoo.family import Option, check_options
 from stylezoo.translator import ImageTranslator
 
 from .model import calc_mean_std, coral
@@ -28,8 +29,6 @@ from .model import calc_mean_std, coral
 DEFAULT_STYLE_SIZE = 512
 #: The encoder halves the size three times (ceil mode) before relu4_1.
 _ENCODER_STRIDE = 8
-# ITU-R BT.601 luma, the weights PIL uses for RGB -> L, for colour masks.
-_LUMA = (0.299, 0.587, 0.114)
 _IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
 
 
@@ -44,15 +43,40 @@ class InvalidOptionImageError(InvalidOptionError, InvalidImageError):
 class AdaINTranslator(ImageTranslator):
     """Arbitrary style transfer: any style image, one model (Huang & Belongie, 2017).
 
-    The content keeps its size (sides are reflect-padded to a multiple of 8 and the output is
-    cropped back). Values are in [0, 1] in and out; the encoder's first layer does the VGG
-    normalisation.
+    The content keeps its size: the networks run on it as it is, as the official code does,
+    and the output (8·ceil(side/8) pixels per side after the ceil-mode pools and ×2
+    upsamplings) is cropped to the content's size. Values are in [0, 1] in and out; the
+    encoder's first layer does the VGG normalisation.
 
     Example:
         >>> t = stylezoo.load("adain/vgg-decoder")
         >>> out = t.translate("photo.jpg", style="starry_night.jpg", alpha=0.8)
         >>> mix = t.translate("photo.jpg", style=["a.jpg", "b.jpg"], style_weights=[0.3, 0.7])
     """
+
+    options = {
+        "style": Option(
+            None,
+            "the style image (PIL image, array, tensor in [0, 1] or path), or a list to mix",
+        ),
+        "alpha": Option(
+            1.0, "how much style: 0 = the content only, 1 = full style", minimum=0, maximum=1
+        ),
+        "style_weights": Option(
+            None, "one weight per style image (non-negative, normalised to sum to 1)"
+        ),
+        "preserve_color": Option(
+            False, "recolour each style with the content's colour statistics first (CORAL)"
+        ),
+        "style_size": Option(
+            None,
+            "resize each style so its shorter side has this many pixels (translate() "
+            "default 512, as the official test.py; None keeps the style's size)",
+            kind="int",
+            minimum=1,
+        ),
+        "mask": Option(None, "where to stylise: 1 (white) = style, 0 (black) = content"),
+    }
 
     def translate(
         self,
@@ -69,8 +93,10 @@ class AdaINTranslator(ImageTranslator):
         ``test.py`` does. ``style_size=None`` keeps the style's own size.
         """
         # Read and resize the style (and mask) once, not once per batch of a list.
-        options = self.prepare_options({**options, "style_size": style_size})
-        return super().translate(image, batch_size=batch_size, **options)
+        checked = check_options(
+            self.options, {**options, "style_size": style_size}, f"{self.spec.family} option"
+        )
+        return super().translate(image, batch_size=batch_size, **self.prepare_options(checked))
 
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Check the options and turn style images and the mask into float32 tensors.
@@ -80,7 +106,7 @@ class AdaINTranslator(ImageTranslator):
         once for a whole list of images and the core's per-batch call costs little.
         """
         options = dict(options)
-        style_size = _check_style_size(options.get("style_size"))
+        style_size = options["style_size"]
         if options.get("style") is None:
             raise InvalidOptionError(
                 "AdaIN needs a style image: pass style=<image>, e.g. "
@@ -96,13 +122,6 @@ class AdaINTranslator(ImageTranslator):
             _prepare_style(item, name, style_size) for item, name in zip(items, names, strict=True)
         ]
         options["style_weights"] = _normalise_weights(options.get("style_weights"), len(items))
-        if "alpha" in options:
-            options["alpha"] = _check_alpha(options["alpha"])
-        if "preserve_color" in options:
-            value = options["preserve_color"]
-            if not isinstance(value, (bool, np.bool_)):
-                raise InvalidOptionError(f"preserve_color must be True or False, got {value!r}.")
-            options["preserve_color"] = bool(value)
         if options.get("mask") is not None:
             options["mask"] = _prepare_mask(options["mask"])
         return options
@@ -111,15 +130,15 @@ class AdaINTranslator(ImageTranslator):
         self,
         x: torch.Tensor,
         *,
+        source: torch.Tensor,
         style: Sequence[torch.Tensor],
-        alpha: float = 1.0,
-        style_weights: Sequence[float] | None = None,
-        preserve_color: bool = False,
-        style_size: int | None = None,
-        mask: torch.Tensor | None = None,
-        source: torch.Tensor | None = None,
+        alpha: float,
+        style_weights: Sequence[float],
+        preserve_color: bool,
+        style_size: int | None,
+        mask: torch.Tensor | None,
     ) -> torch.Tensor:
-        """Stylise an NCHW batch in [0, 1] (padded to a multiple of 8 by the core).
+        """Stylise an NCHW batch in [0, 1] (as given, or padded up to 16 pixels a side).
 
         Args:
             x: the content batch.
@@ -136,8 +155,7 @@ class AdaINTranslator(ImageTranslator):
             mask: N×1×H×W or 1×1×H×W weights in [0, 1], 1 = stylise: the output is
                 mask·stylised + (1 − mask)·content in pixel space. A mask of another size
                 is resized (bilinear) to the content's size.
-            source: the unpadded content batch in float32, supplied by the core (not a user
-                option).
+            source: the unpadded content batch in float32, supplied by the core.
 
         Returns:
             The stylised batch (unbounded; the core clamps it to [0, 1]).
@@ -145,16 +163,13 @@ class AdaINTranslator(ImageTranslator):
         # The two roles may live on different devices (a device map): self.run feeds each
         # network on its own device and dtype; the AdaIN arithmetic happens on the encoder's.
         device = _placement(self.networks["encoder"])[0]
-        # The unpadded content in float32 (given by the core), for CORAL and the mask blend;
-        # when forward is called directly, the batch is all there is.
-        content = (source if source is not None else x).to(device, torch.float32)
+        # The unpadded content in float32 (given by the core), for CORAL and the mask blend.
+        content = source.to(device, torch.float32)
         content_features = self.run("encoder", x).float()
         # AdaIN statistics in float32 even for bfloat16 networks: variances of large
         # activations lose too much in 8 mantissa bits.
         content_mean, content_std = calc_mean_std(content_features)
         normalised = (content_features - content_mean) / content_std
-        if style_weights is None:
-            style_weights = [1.0 / len(style)] * len(style)
         target = torch.zeros_like(content_features)
         for image, weight in zip(style, style_weights, strict=True):
             pixels = image.to(device, torch.float32).unsqueeze(0)
@@ -195,26 +210,6 @@ def _blend(stylised: torch.Tensor, content: torch.Tensor, mask: torch.Tensor) ->
     # The stylised image as it would be shown: clamped to the valid range before mixing.
     output = stylised[..., :height, :width].float().clamp(0, 1)
     return weights * output + (1 - weights) * content
-
-
-def _check_style_size(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidOptionError(
-            f"style_size must be a positive number of pixels (the style's shorter side) or "
-            f"None to keep the style's size; got {value!r}."
-        )
-    return int(value)
-
-
-def _check_alpha(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 <= float(value) <= 1:
-        raise InvalidOptionError(
-            f"alpha must be a number in [0, 1] (0 = the content only, 1 = full style); got "
-            f"{value!r}."
-        )
-    return float(value)
 
 
 def _normalise_weights(value: Any, count: int) -> list[float]:
@@ -325,7 +320,7 @@ def _prepare_mask(mask: Any) -> torch.Tensor:
     if prepared.restore.channels == 1:
         gray = rgb[:1]
     else:
-        luma = torch.tensor(_LUMA, dtype=rgb.dtype, device=rgb.device).view(3, 1, 1)
+        luma = torch.tensor(imagelib.LUMA, dtype=rgb.dtype, device=rgb.device).view(3, 1, 1)
         gray = (rgb * luma).sum(0, keepdim=True)
     return gray.unsqueeze(0)
 

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from stylezoo import Family, hookimpl, records_from_toml
+from collections.abc import Callable
+
+from stylezoo import Family, Record, hookimpl, records_from_toml
+
+from .family import CUT
 
 
 @hookimpl
-def register_families(register):  # type: ignore[no-untyped-def]
-    register(
-        Family(
-            name="cut",
-            implementation="stylezoo_plugins.cut.family:family",
-            description="CUT / FastCUT anti-aliased ResNet generators "
-            "(taesungp/contrastive-unpaired-translation layout)",
-            roles=("model",),
-        )
-    )
+def register_families(register: Callable[[Family], None]) -> None:
+    register(CUT())
 
 
 @hookimpl
-def register_records(register):  # type: ignore[no-untyped-def]
+def register_records(register: Callable[[Record], None]) -> None:
     for record in records_from_toml("stylezoo_registry", "cut.toml", family="cut"):
         register(record)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from stylezoo.errors import CheckpointError
-from stylezoo.weights import read_checkpoint, strip_prefix
+from stylezoo.weights.checkpoint import read_checkpoint, strip_prefix
 
-from .model import Downsample, Upsample, build_generator
+from .model import CUTGenerator, Downsample, Upsample
 
 
-def convert(
-    files: Mapping[str, Path], config: Mapping[str, Any]
-) -> dict[str, dict[str, torch.Tensor]]:
+def convert(files: Mapping[str, Path], network: CUTGenerator) -> dict[str, dict[str, torch.Tensor]]:
     """Read the generator and check its fixed blur filters.
 
     CUT files carry no deprecated keys (the generator has no InstanceNorm buffers), so nothing
@@ -29,8 +26,6 @@ def convert(
     """
     path = files["model"]
     state = strip_prefix(read_checkpoint(path))
-    with torch.device("meta"):
-        network = build_generator(config)
     for name, module in network.named_modules():
         if not isinstance(module, (Downsample, Upsample)):
             continue

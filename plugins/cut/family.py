@@ -1,58 +1,71 @@
-"""The CUT / FastCUT family implementation: build, convert, translate."""
+"""The CUT / FastCUT family: declarations here, networks and translator imported when used."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+from stylezoo.family import Family, ModelSpec, Option
+from stylezoo.nn import NORMS, RESNET_BLOCKS
 
-from stylezoo.family import ModelSpec
-from stylezoo.translator import ImageTranslator
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-from . import convert as _convert
-from .model import build_generator
-
-
-class CUTTranslator(ImageTranslator):
-    """One CUT or FastCUT generator (one direction). Inputs in [-1, 1], outputs tanh in [-1, 1].
-
-    CUT and FastCUT differ only in training; their generators run identically. No options.
-    """
+    from .translator import CUTTranslator
 
 
-class CUTFamily:
+class CUT(Family):
     """Anti-aliased ResNet generators of taesungp/contrastive-unpaired-translation."""
 
-    default_config: Mapping[str, Any] = {
-        "netG": "resnet_9blocks",
-        "ngf": 64,
-        "norm": "instance",
-        "use_dropout": False,
-        "no_antialias": False,
-        "no_antialias_up": False,
+    name = "cut"
+    description = (
+        "CUT / FastCUT anti-aliased ResNet generators "
+        "(taesungp/contrastive-unpaired-translation layout)"
+    )
+    config = {
+        "netG": Option(
+            "resnet_9blocks",
+            "generator (--netG; the official pretrained models use resnet_9blocks)",
+            choices=tuple(RESNET_BLOCKS),
+        ),
+        "ngf": Option(64, "filters of the first conv (--ngf)", minimum=1),
+        "norm": Option("instance", "normalisation layers (--normG)", choices=NORMS),
+        "use_dropout": Option(False, "dropout layers in the residual blocks"),
+        "no_antialias": Option(False, "stride-2 convs instead of blur-pool downsampling"),
+        "no_antialias_up": Option(False, "transposed convs instead of blur upsampling"),
     }
     # min_size 8: two halvings leave 2×2 at the bottleneck, the least that the residual
     # blocks' reflection pad of 1 (and instance norm) accept; 4 would leave 1×1.
-    default_io: Mapping[str, Any] = {
-        "range": [-1.0, 1.0],
-        "multiple": 4,
-        "min_size": 8,
-        "channels": 3,
-    }
+    io = {"range": [-1.0, 1.0], "multiple": 4, "min_size": 8}
 
     def build(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
-        return {"model": build_generator(config)}
+        from .model import CUTGenerator
+
+        return {
+            "model": CUTGenerator(
+                ngf=config["ngf"],
+                norm=config["norm"],
+                use_dropout=config["use_dropout"],
+                n_blocks=RESNET_BLOCKS[config["netG"]],
+                no_antialias=config["no_antialias"],
+                no_antialias_up=config["no_antialias_up"],
+            )
+        }
 
     def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> CUTTranslator:
+        from .translator import CUTTranslator
+
         return CUTTranslator(networks, spec)
 
     def convert(
         self, files: Mapping[str, Path], config: Mapping[str, Any]
     ) -> dict[str, dict[str, torch.Tensor]]:
-        return _convert.convert(files, config)
+        import torch
 
+        from .convert import convert
 
-family = CUTFamily()
+        with torch.device("meta"):
+            network = self.build(config)["model"]
+        return convert(files, network)

@@ -9,18 +9,11 @@ stride-2 conv becomes a stride-1 conv followed by a fixed binomial blur-pool
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stylezoo.errors import InvalidOptionError
-from stylezoo.nn import ResnetBlock, make_norm, norm_uses_bias
-
-BLOCKS = {"resnet_9blocks": 9, "resnet_6blocks": 6}
-NORMS = ("instance", "batch", "none")
+from stylezoo.nn.blocks import ResnetBlock, make_norm, norm_uses_bias
 
 # 1-D binomial taps of the official blur filters; the 2-D filter is their outer product.
 _DOWN_TAPS = (1.0, 2.0, 1.0)
@@ -174,36 +167,3 @@ class CUTGenerator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
-
-
-def _require_bool(config: Mapping[str, Any], key: str) -> bool:
-    value = config[key]
-    if not isinstance(value, bool):
-        raise InvalidOptionError(f"cut config option {key!r} must be true or false, got {value!r}.")
-    return value
-
-
-def build_generator(config: Mapping[str, Any]) -> CUTGenerator:
-    """Build the generator from a complete cut config, validating every value."""
-    if config["netG"] not in BLOCKS:
-        raise InvalidOptionError(
-            f"cut config option 'netG' must be one of {sorted(BLOCKS)}, got "
-            f"{config['netG']!r}. (The official CUT pretrained models use 'resnet_9blocks'.)"
-        )
-    if config["norm"] not in NORMS:
-        raise InvalidOptionError(
-            f"cut config option 'norm' must be one of {list(NORMS)}, got {config['norm']!r}."
-        )
-    ngf = config["ngf"]
-    if isinstance(ngf, bool) or not isinstance(ngf, int) or ngf < 1:
-        raise InvalidOptionError(
-            f"cut config option 'ngf' must be a positive integer, got {ngf!r}."
-        )
-    return CUTGenerator(
-        ngf=ngf,
-        norm=config["norm"],
-        use_dropout=_require_bool(config, "use_dropout"),
-        n_blocks=BLOCKS[config["netG"]],
-        no_antialias=_require_bool(config, "no_antialias"),
-        no_antialias_up=_require_bool(config, "no_antialias_up"),
-    )

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from stylezoo import Family, hookimpl, records_from_toml
+from collections.abc import Callable
+
+from stylezoo import Family, Record, hookimpl, records_from_toml
+
+from .family import CycleGAN
 
 
 @hookimpl
-def register_families(register):  # type: ignore[no-untyped-def]
-    register(
-        Family(
-            name="cyclegan",
-            implementation="stylezoo_plugins.cyclegan.family:family",
-            description="CycleGAN ResNet generators (junyanz/pytorch-CycleGAN-and-pix2pix layout)",
-        )
-    )
+def register_families(register: Callable[[Family], None]) -> None:
+    register(CycleGAN())
 
 
 @hookimpl
-def register_records(register):  # type: ignore[no-untyped-def]
+def register_records(register: Callable[[Record], None]) -> None:
     for record in records_from_toml("stylezoo_registry", "cyclegan.toml", family="cyclegan"):
         register(record)

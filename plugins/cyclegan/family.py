@@ -1,52 +1,51 @@
-"""The CycleGAN family implementation: build, convert, translate."""
+"""The CycleGAN family: declarations here, networks and translator imported when used."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+from stylezoo.family import Family, ModelSpec, Option
+from stylezoo.nn import NORMS, PADDINGS, RESNET_BLOCKS
 
-from stylezoo.family import ModelSpec
-from stylezoo.translator import ImageTranslator
+if TYPE_CHECKING:
+    from torch import nn
 
-from . import convert as _convert
-from .model import build_generator
+    from .translator import CycleGANTranslator
 
 
-class CycleGANTranslator(ImageTranslator):
-    """One CycleGAN generator (one direction). Inputs in [-1, 1], outputs tanh in [-1, 1]."""
+class CycleGAN(Family):
+    """ResNet generators of junyanz/pytorch-CycleGAN-and-pix2pix (one direction each)."""
 
-
-class CycleGANFamily:
-    default_config: Mapping[str, Any] = {
-        "netG": "resnet_9blocks",
-        "ngf": 64,
-        "norm": "instance",
-        "use_dropout": False,
-        "padding_type": "reflect",
-        "input_nc": 3,
-        "output_nc": 3,
+    name = "cyclegan"
+    description = "CycleGAN ResNet generators (junyanz/pytorch-CycleGAN-and-pix2pix layout)"
+    config = {
+        "netG": Option("resnet_9blocks", "generator (--netG)", choices=tuple(RESNET_BLOCKS)),
+        "ngf": Option(64, "filters of the first conv (--ngf)", minimum=1),
+        "norm": Option("instance", "normalisation layers (--norm)", choices=NORMS),
+        "use_dropout": Option(False, "dropout layers in the residual blocks"),
+        "padding_type": Option("reflect", "padding of the residual blocks", choices=PADDINGS),
+        "input_nc": Option(3, "input channels", choices=(3,)),
+        "output_nc": Option(3, "output channels", choices=(3,)),
     }
-    default_io: Mapping[str, Any] = {
-        "range": [-1.0, 1.0],
-        "multiple": 4,
-        "min_size": 8,
-        "channels": 3,
-    }
+    # multiple 4: two stride-2 convs, then transposed convs that double the size back.
+    # min_size 8: the bottleneck is then 2×2, the least its reflection pads of 1 accept.
+    io = {"range": [-1.0, 1.0], "multiple": 4, "min_size": 8}
 
     def build(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
-        return {"model": build_generator(dict(config))}
+        from .model import ResnetGenerator
+
+        return {
+            "model": ResnetGenerator(
+                ngf=config["ngf"],
+                norm=config["norm"],
+                use_dropout=config["use_dropout"],
+                n_blocks=RESNET_BLOCKS[config["netG"]],
+                padding_type=config["padding_type"],
+            )
+        }
 
     def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> CycleGANTranslator:
+        from .translator import CycleGANTranslator
+
         return CycleGANTranslator(networks, spec)
-
-    def convert(
-        self, files: Mapping[str, Path], config: Mapping[str, Any]
-    ) -> dict[str, dict[str, torch.Tensor]]:
-        return _convert.convert(files, config)
-
-
-family = CycleGANFamily()

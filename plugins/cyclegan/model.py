@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
-from stylezoo.nn import ResnetBlock, make_norm, norm_uses_bias
-
-BLOCKS = {"resnet_9blocks": 9, "resnet_6blocks": 6}
+from stylezoo.nn.blocks import ResnetBlock, make_norm, norm_uses_bias
 
 
 class ResnetGenerator(nn.Module):
@@ -55,19 +54,5 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, 7, padding=0), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
-
-
-def build_generator(config: dict) -> ResnetGenerator:  # type: ignore[type-arg]
-    if config["netG"] not in BLOCKS:
-        raise ValueError(f"netG must be one of {sorted(BLOCKS)}, got {config['netG']!r}")
-    return ResnetGenerator(
-        input_nc=config["input_nc"],
-        output_nc=config["output_nc"],
-        ngf=config["ngf"],
-        norm=config["norm"],
-        use_dropout=config["use_dropout"],
-        n_blocks=BLOCKS[config["netG"]],
-        padding_type=config["padding_type"],
-    )

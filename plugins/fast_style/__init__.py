@@ -5,22 +5,19 @@ Hook implementations only.
 
 from __future__ import annotations
 
-from stylezoo import Family, hookimpl, records_from_toml
+from collections.abc import Callable
+
+from stylezoo import Family, Record, hookimpl, records_from_toml
+
+from .family import FastStyle
 
 
 @hookimpl
-def register_families(register):  # type: ignore[no-untyped-def]
-    register(
-        Family(
-            name="fast_style",
-            implementation="stylezoo_plugins.fast_style.family:family",
-            description="Fast neural style TransformerNet (pytorch/examples fast_neural_style layout)",
-            roles=("model",),
-        )
-    )
+def register_families(register: Callable[[Family], None]) -> None:
+    register(FastStyle())
 
 
 @hookimpl
-def register_records(register):  # type: ignore[no-untyped-def]
+def register_records(register: Callable[[Record], None]) -> None:
     for record in records_from_toml("stylezoo_registry", "fast_style.toml", family="fast_style"):
         register(record)

@@ -6,39 +6,33 @@ import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from stylezoo.errors import CheckpointError
-from stylezoo.weights import drop_keys, read_checkpoint
-
-#: The deprecated InstanceNorm buffers of the PyTorch-0.3-era official files: ``running_mean``
-#: and ``running_var`` of a module named ``in<digits>`` (``in1`` … ``in5``, ``res<n>.in1/2``),
-#: 30 keys in each official file. The official eval code deletes the same keys before its
-#: strict load. ``num_batches_tracked`` is not in those files and is deliberately not
-#: listed: anything else unexpected is left for the strict load to report by name.
-DEPRECATED_KEYS = r"(?:.*\.)?in\d+\.running_(?:mean|var)"
+from stylezoo.weights.checkpoint import read_checkpoint
 
 _ARCHIVE_MEMBER = re.compile(r"(?:^|/)([^/]+)\.pth$")
 
 
-def convert(
-    files: Mapping[str, Path], config: Mapping[str, Any]
-) -> dict[str, dict[str, torch.Tensor]]:
-    """Read an official TransformerNet file and drop its deprecated InstanceNorm buffers.
+def convert(files: Mapping[str, Path]) -> dict[str, dict[str, torch.Tensor]]:
+    """Read an official TransformerNet file.
+
+    The PyTorch-0.3-era official files carry ``running_mean``/``running_var`` for every
+    InstanceNorm (30 keys; the official eval code deletes them before its strict load); the
+    core drops those for every family. Anything else unexpected is left for the strict load
+    to report by name.
 
     Args:
         files: ``{"model": path}``, e.g. ``saved_models/candy.pth`` extracted from the
             official ``saved_models.zip``.
-        config: the (empty) build configuration; TransformerNet has no options.
 
     Returns:
         ``{"model": state_dict}`` with the official key names unchanged.
     """
     path = Path(files["model"])
     _refuse_download_archive(path)
-    return {"model": drop_keys(read_checkpoint(path), DEPRECATED_KEYS)}
+    return {"model": read_checkpoint(path)}
 
 
 def _refuse_download_archive(path: Path) -> None:

@@ -1,54 +1,46 @@
-"""The fast_style family implementation: build, convert, translate."""
+"""The fast_style family: declarations here, the network and translator imported when used."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+from stylezoo.family import Family, ModelSpec
 
-from stylezoo.family import ModelSpec
-from stylezoo.translator import ImageTranslator
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-from . import convert as _convert
-from .model import TransformerNet
-
-
-class FastStyleTranslator(ImageTranslator):
-    """One TransformerNet: one fixed style per network, no options.
-
-    The network works on RGB in [0, 255] and its output is unbounded; the io range
-    ``[0, 255]`` makes the base class scale inputs to it and clamp outputs back to [0, 1],
-    so users only ever see [0, 1] tensors or ordinary images. Sizes that are not multiples
-    of 4 are reflect-padded and cropped back, so the output keeps the input's size.
-    """
+    from .translator import FastStyleTranslator
 
 
-class FastStyleFamily:
+class FastStyle(Family):
+    """TransformerNet of pytorch/examples ``fast_neural_style``."""
+
+    name = "fast_style"
+    description = "Fast neural style TransformerNet (pytorch/examples fast_neural_style layout)"
     # TransformerNet has no hyper-parameters in the official code; every official file has
     # the same shapes, so there is nothing to configure.
-    default_config: Mapping[str, Any] = {}
-    # min_size 8: conv1's 9×9 reflection pad needs sides > 4, and the 3×3 pads at quarter
-    # resolution need sides ≥ 2 there (smaller images are reflect-padded up by the core).
-    default_io: Mapping[str, Any] = {
-        "range": [0.0, 255.0],
-        "multiple": 4,
-        "min_size": 8,
-        "channels": 3,
-    }
+    config = {}
+    # native: the network runs on the image as it is, as the official code does, and its
+    # output is cropped to the input's size. min_size 8: conv1's 9×9 reflection pad needs
+    # sides > 4, and the 3×3 pads at quarter resolution need sides ≥ 2 there.
+    io = {"range": [0.0, 255.0], "multiple": 4, "min_size": 8, "sizing": "native"}
 
     def build(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
+        from .model import TransformerNet
+
         return {"model": TransformerNet()}
 
     def translator(self, networks: dict[str, nn.Module], spec: ModelSpec) -> FastStyleTranslator:
+        from .translator import FastStyleTranslator
+
         return FastStyleTranslator(networks, spec)
 
     def convert(
         self, files: Mapping[str, Path], config: Mapping[str, Any]
     ) -> dict[str, dict[str, torch.Tensor]]:
-        return _convert.convert(files, config)
+        from .convert import convert
 
-
-family = FastStyleFamily()
+        return convert(files)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from stylezoo import Family, hookimpl, records_from_toml
+from collections.abc import Callable
+
+from stylezoo import Family, Record, hookimpl, records_from_toml
+
+from .family import Pix2Pix
 
 
 @hookimpl
-def register_families(register):  # type: ignore[no-untyped-def]
-    register(
-        Family(
-            name="pix2pix",
-            implementation="stylezoo_plugins.pix2pix.family:family",
-            description="pix2pix U-Net generators (junyanz/pytorch-CycleGAN-and-pix2pix layout)",
-            roles=("model",),
-        )
-    )
+def register_families(register: Callable[[Family], None]) -> None:
+    register(Pix2Pix())
 
 
 @hookimpl
-def register_records(register):  # type: ignore[no-untyped-def]
+def register_records(register: Callable[[Record], None]) -> None:
     for record in records_from_toml("stylezoo_registry", "pix2pix.toml", family="pix2pix"):
         register(record)

@@ -17,10 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stylezoo.nn import make_norm, norm_uses_bias
-
-#: number of stride-2 levels per generator; inputs must be multiples of 2 ** num_downs
-NUM_DOWNS = {"unet_256": 8, "unet_128": 7}
+from stylezoo.nn.blocks import make_norm, norm_uses_bias
 
 
 class UnetSkipConnectionBlock(nn.Module):
@@ -197,14 +194,3 @@ class UnetGenerator(nn.Module):
     ) -> torch.Tensor:
         """Translate an NCHW batch in [-1, 1]; see :meth:`UnetSkipConnectionBlock.forward`."""
         return self.model(x, batch_stats=batch_stats, dropout=dropout)
-
-
-def build_generator(config: dict) -> UnetGenerator:  # type: ignore[type-arg]
-    return UnetGenerator(
-        input_nc=config["input_nc"],
-        output_nc=config["output_nc"],
-        num_downs=NUM_DOWNS[config["netG"]],
-        ngf=config["ngf"],
-        norm=config["norm"],
-        use_dropout=config["use_dropout"],
-    )

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from stylezoo import Family, hookimpl, records_from_toml
+from collections.abc import Callable
+
+from stylezoo import Family, Record, hookimpl, records_from_toml
+
+from .family import Negative
 
 
 @hookimpl
-def register_families(register):
-    register(
-        Family(
-            name="negative",
-            implementation="stylezoo_negative.family:family",
-            description="Colour negatives with a 1×1 convolution (tutorial plugin)",
-        )
-    )
+def register_families(register: Callable[[Family], None]) -> None:
+    register(Negative())
 
 
 @hookimpl
-def register_records(register):
+def register_records(register: Callable[[Record], None]) -> None:
     for record in records_from_toml("stylezoo_negative", "records.toml", family="negative"):
         register(record)

@@ -1,9 +1,8 @@
-"""Where stylezoo keeps weights, and ``hf-hub:`` repositories on the Hugging Face Hub.
+"""``hf-hub:`` repositories on the Hugging Face Hub, in the stylezoo layout.
 
 ``huggingface_hub`` is imported inside functions only: ``import stylezoo`` stays light, and
 loading a local directory never touches it. Hub files live in huggingface_hub's own cache
-(``HF_HUB_CACHE``, ``HF_HOME/hub`` or ``cache_dir=``); stylezoo's cache of converted upstream
-checkpoints lives next to it (:func:`cache_root`).
+(``HF_HUB_CACHE``, ``HF_HOME/hub`` or ``cache_dir=``; see :mod:`.cache`).
 """
 
 from __future__ import annotations
@@ -16,69 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import DownloadError, InvalidOptionError, OfflineError, UnknownModelError
-from .integrity import check_safetensors, expected_blob_hash, verify_file
+from .._version import __version__
+from ..errors import DownloadError, InvalidOptionError, OfflineError, UnknownModelError
+from .cache import hub_cache_dir, hub_endpoint, is_offline
+from .directory import LocalModel, read_spec, role_names, weights_name
+from .integrity import check_safetensors, expected_blob_hash, first_line, verify_file
 
 if TYPE_CHECKING:
-    from .pretrained import LocalModel
-    from .registry import Record
+    from ..registry import Record
 
 logger = logging.getLogger(__name__)
 
 HF_HUB_PREFIX = "hf-hub:"
-#: Overrides the Hub endpoint for stylezoo's calls (read at every call, unlike HF_ENDPOINT).
-ENDPOINT_ENV = "STYLEZOO_HUB_ENDPOINT"
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-
-def hf_home() -> Path:
-    """``$HF_HOME``, else ``$XDG_CACHE_HOME/huggingface``, else ``~/.cache/huggingface``."""
-    home = os.environ.get("HF_HOME")
-    if not home:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-        home = os.path.join(xdg, "huggingface")
-    return Path(home).expanduser()
-
-
-def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The stylezoo cache: ``cache_dir/stylezoo`` when given, else ``$STYLEZOO_CACHE``, else
-    ``stylezoo/`` under the Hugging Face home (the same rule huggingface_hub uses)."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser() / "stylezoo"
-    explicit = os.environ.get("STYLEZOO_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    return hf_home() / "stylezoo"
-
-
-def record_cache_dir(record: Record, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The directory a registry model is kept in once converted from its upstream file."""
-    family, variant = record.name.split("/", 1)
-    return cache_root(cache_dir) / "models" / f"{family}--{variant}"
-
-
-def hub_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> str:
-    """huggingface_hub's cache: ``cache_dir``, else ``$HF_HUB_CACHE``, else ``HF_HOME/hub``.
-
-    Read at call time, so a changed environment is honoured without re-importing anything.
-    """
-    if cache_dir is not None:
-        return str(Path(cache_dir).expanduser())
-    return os.environ.get("HF_HUB_CACHE") or str(hf_home() / "hub")
-
-
-def hub_endpoint() -> str | None:
-    """``$STYLEZOO_HUB_ENDPOINT``; ``None`` lets huggingface_hub use ``HF_ENDPOINT``."""
-    return os.environ.get(ENDPOINT_ENV) or None
-
-
-def is_offline(local_files_only: bool = False) -> bool:
-    """True with ``local_files_only`` or huggingface_hub's offline mode (``HF_HUB_OFFLINE``)."""
-    if local_files_only:
-        return True
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
 
 
 @dataclass(frozen=True)
@@ -125,8 +74,6 @@ class HubSource:
         )
 
     def filename(self, role: str) -> str:
-        from .pretrained import weights_name
-
         return str(self.files.get(role, weights_name(role)))
 
     def describe(self) -> str:
@@ -155,8 +102,6 @@ def fetch_hub_model(source: HubSource, options: HubOptions) -> LocalModel:
             unreachable.
         IntegrityError: a file is still wrong after one re-download.
     """
-    from .pretrained import LocalModel, read_spec, role_names
-
     config = _hub_file(source, "config.json", source.revision, options)
     # Pin the commit config.json came from, so every file is from the same snapshot.
     commit = config.parent.name
@@ -202,7 +147,7 @@ def _hub_file(
                 local_files_only=options.local_files_only,
                 force_download=force,
                 library_name="stylezoo",
-                library_version=_version(),
+                library_version=__version__,
             )
         )
     except Exception as exc:
@@ -235,7 +180,7 @@ def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOpt
     if isinstance(exc, (errors.HTTPError, OSError, errors.HFValidationError)):
         return DownloadError(
             f"Could not download {where}: {type(exc).__name__}: "
-            f"{_first_line(exc)}. Check your connection, or set "
+            f"{first_line(exc)}. Check your connection, or set "
             "HF_HUB_OFFLINE=1 to use only cached files."
         )
     return exc
@@ -265,16 +210,5 @@ def hub_reachable(source: HubSource, options: HubOptions) -> bool | str:
     try:
         get_hf_file_metadata(url, token=options.token, timeout=10)
     except (errors.HTTPError, errors.EntryNotFoundError, OSError) as exc:
-        return f"{type(exc).__name__}: {_first_line(exc)}"
+        return f"{type(exc).__name__}: {first_line(exc)}"
     return True
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else ""
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__

@@ -16,7 +16,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import IntegrityError
+from ..errors import IntegrityError
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +28,32 @@ _MAX_HEADER = 100 * 1024 * 1024
 Expected = str | Callable[[Path], "str | None"] | None
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
-    """The hex sha256 of a file, read in chunks."""
+    """The hex sha256 of a file, read in chunks.
+
+    Remembered per (path, size, modification time) for the life of the process, so the
+    verification of a download and the provenance written after converting it hash once.
+    """
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+    cached = _DIGESTS.get(key)
+    if cached is not None:
+        return cached
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
-    return digest.hexdigest()
+    _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, for one-line error messages."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def git_blob_sha1(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:

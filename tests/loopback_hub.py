@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from ._loopback import LoopbackServer, send, send_file
+from loopback import LoopbackServer, send, send_file
 
 _GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
 

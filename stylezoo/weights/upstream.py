@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import DownloadError, OfflineError
+from .._version import __version__
+from ..errors import DownloadError, OfflineError
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def download(url: str, destination: Path, *, label: str = "") -> Path:
     """
     if destination.is_file():
         return destination
-    from .hub import is_offline
+    from .cache import is_offline
 
     if is_offline():  # callers check first; this guard keeps HF_HUB_OFFLINE=1 a promise
         raise OfflineError(
@@ -166,8 +167,6 @@ def _progress_disabled() -> bool:
 
 
 def _user_agent() -> str:
-    from . import __version__
-
     return f"stylezoo/{__version__} (+https://pypi.org/project/stylezoo/)"
 
 

@@ -1,8 +1,9 @@
 """Where a model's files come from, in order: a local directory, an ``hf-hub:`` repository,
-or a registry name (its Hub copy, else its official upstream file converted once).
+or a registry name (a copy already on this machine, a file inside an installed package, its
+Hub copy, else its official upstream file converted once).
 
-Everything here ends in a :class:`~stylezoo.pretrained.LocalModel`: files on this machine,
-checked, ready for :func:`~stylezoo.pretrained.load_files`.
+Everything here ends in a :class:`~.directory.LocalModel`: files on this machine, checked,
+ready for :func:`~.loading.load_files`.
 """
 
 from __future__ import annotations
@@ -16,27 +17,23 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .errors import (
+from ..errors import (
     DownloadError,
     IntegrityError,
     InvalidModelDirectoryError,
     InvalidOptionError,
     OfflineError,
 )
-from .hub import (
-    HF_HUB_PREFIX,
-    HubOptions,
-    HubSource,
-    cache_root,
-    fetch_hub_model,
-    hub_reachable,
-    is_offline,
-    record_cache_dir,
-)
-from .integrity import check_safetensors, forget_file, verify_file
+from ..plugins import get_family, get_record
+from ..registry import Record
+from .cache import cache_root, is_offline, record_cache_dir
+from .convert import convert_checkpoints, model_spec
+from .directory import LocalModel, is_model_directory, local_model, save_directory
+from .hub import HF_HUB_PREFIX, HubOptions, HubSource, fetch_hub_model, hub_reachable
+from .integrity import check_safetensors, forget_file, sha256_file, verify_file
 from .locking import file_lock
-from .pretrained import LocalModel, is_model_directory, local_model
-from .registry import Record
+from .package import package_files
+from .upstream import download, download_name, extract_member
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +62,6 @@ def resolve(
             f"Model directory {text!r} does not exist. Check the path, or pass a registry "
             "name (see `stylezoo list`) or 'hf-hub:owner/name'."
         )
-    from .api import get_record
-
     return fetch_record(get_record(text), revision=revision, options=options)
 
 
@@ -84,8 +79,9 @@ def looks_like_path(text: str) -> bool:
 def fetch_record(
     record: Record, *, revision: str | None = None, options: HubOptions = _DEFAULTS
 ) -> LocalModel:
-    """The files of a registry record: cached copies first (no network), then the Hub copy,
-    then the upstream file converted once into the stylezoo cache."""
+    """The files of a registry record: cached copies first (no network), then a file inside
+    an installed package, then the Hub copy, then the upstream file converted once into the
+    stylezoo cache."""
     if revision is not None and not record.hub:
         raise InvalidOptionError(
             f"revision={revision!r} applies to a Hub copy, and "
@@ -95,6 +91,8 @@ def fetch_record(
     cached = _cached_copy(record, hub, options)
     if cached is not None:
         return cached
+    if record.package:  # on this machine already: no network, offline or not
+        return convert_package(record, options)
     if is_offline(options.local_files_only):
         raise _offline_error(record, options)
     reasons = []
@@ -173,22 +171,53 @@ def convert_upstream(record: Record, options: HubOptions) -> LocalModel:
     ``torch.load(weights_only=True)``). A lock makes concurrent processes wait for one
     conversion instead of racing.
     """
-    from .api import convert
-
-    target = record_cache_dir(record, options.cache_dir)
     with file_lock(_lock_path(record, options), label=f"fetching {record.name}"):
-        model, _ = _converted_copy(target)
+        model, _ = _converted_copy(record_cache_dir(record, options.cache_dir))
         if model is not None:
             return model
         files = {
             role: fetch_upstream_file(source, cache_root(options.cache_dir))
             for role, source in record.upstream.items()
         }
-        logger.info("Converting %s into %s.", record.name, target)
-        convert(record.name, files, target, overwrite=True)
+        model = _convert_into_cache(record, files, options)
         for path in files.values():
             forget_file(path)  # converted now; archives (shared by records) stay
-    return local_model(target)
+    return model
+
+
+def convert_package(record: Record, options: HubOptions) -> LocalModel:
+    """A record whose weights ship inside an installed Python package.
+
+    Files already in the stylezoo layout (``.safetensors``) are used where they are;
+    official checkpoints are verified, converted once and cached like upstream files.
+    """
+    files = package_files(record)
+    if all(path.suffix == ".safetensors" for path in files.values()):
+        return _package_model(record, files)
+    with file_lock(_lock_path(record, options), label=f"converting {record.name}"):
+        model, _ = _converted_copy(record_cache_dir(record, options.cache_dir))
+        if model is not None:
+            return model
+        return _convert_into_cache(record, files, options)
+
+
+def _package_model(record: Record, files: dict[str, Path]) -> LocalModel:
+    family = get_family(record.family)
+    spec = model_spec(family, record, family.complete_config(record.config), {})
+    directory = next(iter(files.values())).parent
+    return LocalModel(spec=spec, files=files, directory=directory, origin=f"package {record.name}")
+
+
+def _convert_into_cache(record: Record, files: dict[str, Path], options: HubOptions) -> LocalModel:
+    """Convert ``files`` as ``record``, write the cache and keep the weights in memory, so
+    the load that asked for them builds the networks once and reads nothing back."""
+    target = record_cache_dir(record, options.cache_dir)
+    logger.info("Converting %s into %s.", record.name, target)
+    fitted = convert_checkpoints(record.name, files)
+    save_directory(target, fitted.spec, fitted.state_dicts, overwrite=True)
+    model = local_model(target)
+    fitted.spec = model.spec
+    return replace(model, fitted=fitted)
 
 
 def fetch_upstream_file(source: Mapping[str, Any], root: Path) -> Path:
@@ -198,8 +227,6 @@ def fetch_upstream_file(source: Mapping[str, Any], root: Path) -> Path:
     zip archive; only that member is extracted) and ``sha256`` (of the weights file itself,
     i.e. of the member for archives). A mismatch is deleted and downloaded once more.
     """
-    from .upstream import download, extract_member
-
     url = str(source["url"])
     member = source.get("member")
     archive = _archive_path(source, root)
@@ -224,15 +251,11 @@ def fetch_upstream_file(source: Mapping[str, Any], root: Path) -> Path:
     with file_lock(archive.with_name(archive.name + ".lock"), label=f"downloading {url}"):
         path = verify_file(fetch, expected=source.get("sha256"), label=label)
     if not source.get("sha256"):
-        from .integrity import sha256_file
-
         logger.info("%s has no published sha256; it hashes to %s.", label, sha256_file(path))
     return path
 
 
 def _archive_path(source: Mapping[str, Any], root: Path) -> Path:
-    from .upstream import download_name
-
     return root / "downloads" / download_name(str(source["url"]))
 
 
