@@ -31,7 +31,15 @@ def list_models(pattern: str | None = None) -> list[str]:
 
 def model_info(name: str) -> dict[str, Any]:
     """The record of a registry name as a dict: config, io, license, paper, sources."""
-    return get_record(name).to_dict()
+    record = get_record(name)
+    family = get_family(record.family)
+    config = family.complete_config(record.config)
+    # What applies when the model is loaded: the family's defaults filled in.
+    return {
+        **record.to_dict(),
+        "config": config,
+        "io": family.model_io(config, record.io).to_dict(),
+    }
 
 
 def load(

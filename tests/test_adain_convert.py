@@ -280,3 +280,34 @@ def test_registry_records() -> None:
         assert info["io"]["multiple"] == 8 and not info["hub"]
     iteration = stylezoo.model_info("adain/vgg-decoder-iter1000000")
     assert iteration["upstream"]["decoder"]["url"] == RELEASE + "iter_1000000.pth"
+
+
+@pytest.mark.parametrize("size", [(29, 43), (37, 30), (41, 57)])
+def test_odd_sizes_equal_the_official_output_cropped(official: dict, size: tuple) -> None:
+    # The official test.py runs on the content as it is (its output is 8·ceil(side/8) per
+    # side); stylezoo returns that output cropped to the content's size.
+    content = _image(*size, 1)
+    style = _image(27, 45, 2)
+    expected = reference_stylise(official["encoder"], official["decoder"], content, [style])
+    assert expected.shape[-2:] == tuple(8 * -(-s // 8) for s in size)
+    out = official["translator"](content, style=style[0])
+    torch.testing.assert_close(
+        out, expected.clamp(0, 1)[..., : size[0], : size[1]], atol=1e-5, rtol=0
+    )
+
+
+def test_pil_style_is_resized_like_torchvision_on_pil(official: dict) -> None:
+    # translate() resizes a PIL or file style as the official test.py does: torchvision
+    # Resize(style_size) on the PIL image (shorter side, bilinear), then ToTensor.
+    from PIL import Image
+    from torchvision import transforms
+
+    pixels = (_image(45, 61, 3)[0].permute(1, 2, 0) * 255).round().byte().numpy()
+    style = Image.fromarray(pixels)
+    content = _image(33, 38, 4)
+    official_style = transforms.ToTensor()(transforms.Resize(24)(style))[None]
+    expected = reference_stylise(
+        official["encoder"], official["decoder"], content, [official_style]
+    )
+    out = official["translator"].translate(content[0], style=style, style_size=24)
+    torch.testing.assert_close(out, expected.clamp(0, 1)[0, :, :33, :38], atol=1e-5, rtol=0)

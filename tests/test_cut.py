@@ -316,6 +316,7 @@ def test_records() -> None:
             "netG": "resnet_9blocks",
             "ngf": 64,
             "norm": "instance",
+            "use_dropout": False,
             "no_antialias": False,
             "no_antialias_up": False,
         }

@@ -226,7 +226,13 @@ def test_records_describe_the_four_official_styles() -> None:
         assert info["upstream"] == {
             "model": {"url": ARCHIVE_URL, "member": f"saved_models/{style}.pth"}
         }
-        assert info["io"] == {"range": [0.0, 255.0], "multiple": 4}
+        assert info["io"] == {
+            "range": [0.0, 255.0],
+            "multiple": 4,
+            "min_size": 8,
+            "channels": 3,
+            "sizing": "native",
+        }
         assert info["license"] == "unknown" and info["paper"] == "arXiv:1603.08155"
         assert info["homepage"] and info["description"] and style in info["tags"]
         assert not info["hub"]

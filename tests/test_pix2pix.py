@@ -546,6 +546,8 @@ def test_records() -> None:
             "ngf": 64,
             "norm": "batch",
             "use_dropout": True,
+            "input_nc": 3,
+            "output_nc": 3,
         }
         assert info["license"] == "unknown" and info["paper"] == "arXiv:1611.07004"
         assert "hub" not in info or not info["hub"]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 
 from stylezoo import image as imagelib
 from stylezoo.errors import InvalidImageError, InvalidOptionError
@@ -30,6 +30,8 @@ DEFAULT_STYLE_SIZE = 512
 #: The encoder halves the size three times (ceil mode) before relu4_1.
 _ENCODER_STRIDE = 8
 _IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
+# PIL modes whose resize matches torchvision's on the RGB image; others are resized as tensors.
+_PIL_8BIT = {"RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr", "1", "RGBX", "La", "RGBa"}
 
 
 class InvalidOptionImageError(InvalidOptionError, InvalidImageError):
@@ -251,6 +253,12 @@ def _prepare_style(item: Any, name: str, style_size: int | None) -> torch.Tensor
             f"{name} is a batch of {item.shape[0]} images; pass one style image, or a list "
             "of images (style=[a, b]) to mix styles."
         )
+    if isinstance(item, (str, os.PathLike)):
+        item = _open_style(item, name)
+    if isinstance(item, Image.Image) and style_size is not None and item.mode in _PIL_8BIT:
+        # The official test.py resizes the PIL image (torchvision Resize on PIL = PIL's
+        # bilinear resize of the 8-bit image); doing the same keeps its pixels.
+        item = _resize_pil_shorter_side(ImageOps.exif_transpose(item).convert("RGB"), style_size)
     rgb = _prepare_image(item, name).rgb
     if style_size is not None:
         rgb = resize_shorter_side(rgb, style_size)
@@ -262,6 +270,27 @@ def _prepare_style(item: Any, name: str, style_size: int | None) -> torch.Tensor
             "positions for a standard deviation). Pass a larger style or style_size."
         )
     return rgb
+
+
+def _open_style(path: str | os.PathLike[str], name: str) -> Image.Image:
+    try:
+        return imagelib.open_image(path)
+    except InvalidImageError as exc:
+        raise InvalidOptionImageError(f"{name}: {exc}") from exc
+
+
+def _shorter_side_size(height: int, width: int, size: int) -> tuple[int, int]:
+    """torchvision ``Resize(size)``: shorter side ``size``, longer side truncated."""
+    if height <= width:
+        return size, int(size * width / height)
+    return int(size * height / width), size
+
+
+def _resize_pil_shorter_side(image: Image.Image, size: int) -> Image.Image:
+    if min(image.size) == size:
+        return image
+    height, width = _shorter_side_size(image.height, image.width, size)
+    return image.resize((width, height), Image.Resampling.BILINEAR)
 
 
 def _prepare_image(item: Any, name: str) -> imagelib.Prepared:
@@ -280,10 +309,7 @@ def resize_shorter_side(rgb: torch.Tensor, size: int) -> torch.Tensor:
     height, width = rgb.shape[-2:]
     if min(height, width) == size:
         return rgb
-    if height <= width:
-        new_height, new_width = size, int(size * width / height)
-    else:
-        new_height, new_width = int(size * height / width), size
+    new_height, new_width = _shorter_side_size(height, width, size)
     resized = F.interpolate(
         rgb.unsqueeze(0),
         size=(new_height, new_width),
