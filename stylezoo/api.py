@@ -112,7 +112,8 @@ def download(
         >>> stylezoo.download("cyclegan/horse2zebra")
         PosixPath('/home/me/.cache/huggingface/stylezoo/models/cyclegan--horse2zebra')
     """
-    return _resolve(source, revision, token, cache_dir, local_files_only).directory
+    directory: Path = _resolve(source, revision, token, cache_dir, local_files_only).directory
+    return directory
 
 
 def _resolve(

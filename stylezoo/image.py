@@ -82,12 +82,12 @@ def _to_numpy(chw: torch.Tensor, dtype: np.dtype | None, shape: tuple[int, ...] 
 
 def _to_pil(chw: torch.Tensor, mode: str) -> Image.Image:
     if mode in ("I;16", "I", "I;16B", "I;16L"):
-        array = _to_numpy(chw, np.uint16, None)[..., 0]
+        array = _to_numpy(chw, np.dtype(np.uint16), None)[..., 0]
         image = Image.fromarray(array)
         return image if mode == "I;16" else image.convert(mode) if mode == "I" else image
     if mode == "F":
         return Image.fromarray(chw[0].detach().float().cpu().numpy(), mode="F")
-    array = _to_numpy(chw, np.uint8, None)
+    array = _to_numpy(chw, np.dtype(np.uint8), None)
     if array.shape[2] == 1:
         array = array[..., 0]
     base_mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[chw.shape[0]]

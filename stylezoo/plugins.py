@@ -95,7 +95,7 @@ class PluginHost:
 
     def _check_pending(self) -> list[PluginFailure]:
         """Unregister plugins implementing hooks that do not exist, one failure each."""
-        failures = []
+        failures: list[PluginFailure] = []
         while True:
             try:
                 self.manager.check_pending()

@@ -126,7 +126,10 @@ def _commit(
     token: str | bool | None,
     message: str,
 ) -> Any:
-    from huggingface_hub import CommitOperationAdd, HfApi, errors
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    # huggingface_hub re-exports its HTTP client's base error without listing it in __all__.
+    from huggingface_hub.errors import HTTPError  # type: ignore[attr-defined]
 
     from .weights.cache import hub_endpoint
 
@@ -141,7 +144,7 @@ def _commit(
             for name, content in uploads.items()
         ]
         return api.create_commit(repo_id, operations, commit_message=message, revision=revision)
-    except (errors.HTTPError, OSError, ValueError) as exc:
+    except (HTTPError, OSError, ValueError) as exc:
         raise PublishError(
             f"Pushing to {repo_id!r} failed: {type(exc).__name__}: {exc}. Check that the token "
             "(token=, HF_TOKEN or `hf auth login`) can write to that namespace."

@@ -35,7 +35,7 @@ from PIL import Image
 from .family import Family
 from .hookspecs import hookimpl
 from .registry import Record
-from .translator import Translator
+from .translator import ImageTranslator, Translator
 
 __all__ = [
     "FamilyContract",
@@ -74,6 +74,11 @@ def sample_rgb(height: int = 201, width: int = 299, seed: int = 0) -> np.ndarray
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
+def _image_translator(translator: Translator) -> ImageTranslator:
+    assert isinstance(translator, ImageTranslator), "families build on ImageTranslator"
+    return translator
+
+
 def _outputs_equal(a: Any, b: Any) -> bool:
     if isinstance(a, Image.Image):
         return (
@@ -94,8 +99,8 @@ class TranslatorContract:
     batch_atol: float = 1e-5
 
     @pytest.fixture
-    def translator(self) -> Translator:
-        return random_translator(self.family, self.config, seed=0)
+    def translator(self) -> ImageTranslator:
+        return _image_translator(random_translator(self.family, self.config, seed=0))
 
     def _translate(self, translator: Translator, image: Any, **extra: Any) -> Any:
         return translator.translate(image, **{**self.options, **extra})
@@ -161,13 +166,13 @@ class TranslatorContract:
         assert float(y.min()) >= 0 and float(y.max()) <= 1
 
     def test_save_load_round_trip_is_bit_identical(
-        self, translator: Translator, tmp_path: Path
+        self, translator: ImageTranslator, tmp_path: Path
     ) -> None:
         import stylezoo
 
         directory = translator.save_pretrained(tmp_path / "saved")
         assert (directory / "config.json").is_file() and (directory / "README.md").is_file()
-        loaded = stylezoo.load(directory)
+        loaded = _image_translator(stylezoo.load(directory))
         for role, state in translator.state_dicts().items():
             reloaded = loaded.state_dicts()[role]
             assert state.keys() == reloaded.keys()
@@ -286,6 +291,6 @@ class FamilyContract:
             assert implementation.complete_config({name: option.default})[name] == option.default
 
     def test_translator_options_are_declared(self, implementation: Family) -> None:
-        translator = random_translator(self.family, self.config)
+        translator = _image_translator(random_translator(self.family, self.config))
         for name, option in type(translator).options.items():
             assert option.help, f"translate option {name!r} has no help text"

@@ -80,7 +80,8 @@ class ImageTranslator:
 
         The result may be larger than the input (it is cropped to the input's size).
         """
-        return self.networks["model"](x)
+        output: torch.Tensor = self.networks["model"](x)
+        return output
 
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Turn checked options into what :meth:`forward` takes (e.g. a style image into a
@@ -96,7 +97,8 @@ class ImageTranslator:
         """
         network = self.networks[role]
         anchor = _first_tensor({role: network})
-        return network(x.to(anchor.device, anchor.dtype), *args, **kwargs)
+        output: torch.Tensor = network(x.to(anchor.device, anchor.dtype), *args, **kwargs)
+        return output
 
     # -- devices ----------------------------------------------------------------------------
     @property
@@ -236,10 +238,10 @@ class ImageTranslator:
 
 def _first_tensor(networks: Mapping[str, nn.Module]) -> torch.Tensor:
     for network in networks.values():
-        for tensor in network.parameters():
-            return tensor
-        for tensor in network.buffers():
-            return tensor
+        for parameter in network.parameters():
+            return parameter
+        for buffer in network.buffers():
+            return buffer
     return torch.empty(0)
 
 

@@ -42,7 +42,9 @@ def build_encoder(width: int = 64) -> nn.Sequential:
             4·width and 8·width channels. Other values only make sense for tests.
     """
     c1, c2, c3, c4 = width, 2 * width, 4 * width, 8 * width
-    layers: list[nn.Module] = [nn.Conv2d(3, 3, 1)]
+    preprocessing = nn.Conv2d(3, 3, 1)
+    _init_preprocessing(preprocessing)
+    layers: list[nn.Module] = [preprocessing]
     layers += _conv_block(3, c1) + _conv_block(c1, c1) + [_pool()]  # 1–7, relu1_1 = 3
     layers += _conv_block(c1, c2) + _conv_block(c2, c2) + [_pool()]  # 8–14, relu2_1 = 10
     layers += _conv_block(c2, c3)  # 15–17, relu3_1
@@ -50,9 +52,7 @@ def build_encoder(width: int = 64) -> nn.Sequential:
         layers += _conv_block(c3, c3)  # 18–26
     layers += [_pool()]  # 27
     layers += _conv_block(c3, c4)  # 28–30, relu4_1
-    encoder = nn.Sequential(*layers)
-    _init_preprocessing(encoder[0])
-    return encoder
+    return nn.Sequential(*layers)
 
 
 def _init_preprocessing(conv: nn.Conv2d) -> None:
@@ -61,6 +61,7 @@ def _init_preprocessing(conv: nn.Conv2d) -> None:
         conv.weight.zero_()
         for out_channel, in_channel in ((0, 2), (1, 1), (2, 0)):
             conv.weight[out_channel, in_channel] = 255.0
+        assert conv.bias is not None  # built with a bias just above
         conv.bias.copy_(-torch.tensor(CAFFE_MEAN_BGR))
 
 

@@ -66,6 +66,9 @@ class CUT(Family):
 
         from .convert import convert
 
+        from .model import CUTGenerator
+
         with torch.device("meta"):
             network = self.build(config)["model"]
+        assert isinstance(network, CUTGenerator)
         return convert(files, network)

@@ -59,6 +59,7 @@ class Downsample(nn.Module):
         super().__init__()
         self.channels = channels
         # Persistent: the official files carry it, and strict loading needs the key.
+        self.filt: torch.Tensor
         self.register_buffer("filt", downsample_filter(channels))
         self.pad = nn.ReflectionPad2d(1)
 
@@ -80,6 +81,7 @@ class Upsample(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.channels = channels
+        self.filt: torch.Tensor
         self.register_buffer("filt", upsample_filter(channels))
         self.pad = nn.ReplicationPad2d(1)
 

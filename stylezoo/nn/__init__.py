@@ -8,12 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Normalisation layers of the junyanz / CUT code bases (``--norm``).
-NORMS = ("instance", "batch", "none")
-#: Padding of ResNet blocks (``padding_type``).
-PADDINGS = ("reflect", "replicate", "zero")
-#: ResNet generator names (``--netG``) → number of residual blocks.
-RESNET_BLOCKS = {"resnet_9blocks": 9, "resnet_6blocks": 6}
+from .names import NORMS, PADDINGS, RESNET_BLOCKS
 
 __all__ = ["NORMS", "PADDINGS", "RESNET_BLOCKS", "ResnetBlock", "make_norm", "norm_uses_bias"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import NORMS, PADDINGS
+from .names import NORMS, PADDINGS
 
 
 def make_norm(kind: str, channels: int) -> nn.Module:
@@ -71,4 +71,5 @@ class ResnetBlock(nn.Module):
         self.conv_block = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv_block(x)
+        residual: torch.Tensor = self.conv_block(x)
+        return x + residual

@@ -109,9 +109,16 @@ def fetch_hub_model(source: HubSource, options: HubOptions) -> LocalModel:
     files = {}
     for role in role_names(spec.family):
         filename = source.filename(role)
+
+        def fetch(force: bool, name: str = filename) -> Path:
+            return _hub_file(source, name, commit, options, force=force)
+
+        def expected(path: Path, role: str = role) -> str | None:
+            return source.sha256.get(role) or expected_blob_hash(path)
+
         files[role] = verify_file(
-            lambda force, name=filename: _hub_file(source, name, commit, options, force=force),
-            expected=lambda path, role=role: source.sha256.get(role) or expected_blob_hash(path),
+            fetch,
+            expected=expected,
             check=check_safetensors,
             label=f"{source.repo_id}/{filename}",
             forget=_forget_blob,
@@ -160,6 +167,9 @@ def _hub_file(
 def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOptions) -> Exception:
     from huggingface_hub import errors
 
+    # huggingface_hub re-exports its HTTP client's base error without listing it in __all__.
+    from huggingface_hub.errors import HTTPError  # type: ignore[attr-defined]
+
     where = f"{filename!r} of {source.describe()}"
     if isinstance(exc, errors.LocalEntryNotFoundError) and is_offline(options.local_files_only):
         return OfflineError(
@@ -177,7 +187,7 @@ def _hub_error(exc: Exception, source: HubSource, filename: str, options: HubOpt
             "Check the repository id and revision (and token= for private "
             "repositories)."
         )
-    if isinstance(exc, (errors.HTTPError, OSError, errors.HFValidationError)):
+    if isinstance(exc, (HTTPError, OSError, errors.HFValidationError)):
         return DownloadError(
             f"Could not download {where}: {type(exc).__name__}: "
             f"{first_line(exc)}. Check your connection, or set "
@@ -204,11 +214,14 @@ def hub_reachable(source: HubSource, options: HubOptions) -> bool | str:
     """
     from huggingface_hub import errors, get_hf_file_metadata, hf_hub_url
 
+    # huggingface_hub re-exports its HTTP client's base error without listing it in __all__.
+    from huggingface_hub.errors import HTTPError  # type: ignore[attr-defined]
+
     url = hf_hub_url(
         source.repo_id, "config.json", revision=source.revision, endpoint=hub_endpoint()
     )
     try:
         get_hf_file_metadata(url, token=options.token, timeout=10)
-    except (errors.HTTPError, errors.EntryNotFoundError, OSError) as exc:
+    except (HTTPError, errors.EntryNotFoundError, OSError) as exc:
         return f"{type(exc).__name__}: {first_line(exc)}"
     return True

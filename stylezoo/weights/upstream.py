@@ -89,11 +89,12 @@ def download(url: str, destination: Path, *, label: str = "") -> Path:
                 ) from exc
             failures.append(f"HTTP {exc.code}")
         except (OSError, ValueError) as exc:  # URLError, resets, timeouts, short bodies
-            if isinstance(getattr(exc, "reason", None), socket.gaierror):
+            reason = getattr(exc, "reason", None)
+            if isinstance(reason, socket.gaierror):
                 # The host name does not resolve (typically: no network): retrying only
                 # makes an offline machine wait.
                 raise DownloadError(
-                    f"Could not download {url}: its host name does not resolve ({exc.reason}). "
+                    f"Could not download {url}: its host name does not resolve ({reason}). "
                     "Check your connection, or download the file elsewhere and run "
                     "`stylezoo convert NAME FILE -o DIR`."
                 ) from exc
@@ -161,9 +162,9 @@ def _progress(label: str, total: int | None, initial: int) -> Any:
 
 
 def _progress_disabled() -> bool:
-    from huggingface_hub.utils import are_progress_bars_disabled
+    from huggingface_hub.utils import are_progress_bars_disabled  # type: ignore[attr-defined]
 
-    return are_progress_bars_disabled()
+    return bool(are_progress_bars_disabled())  # (a documented public helper, not re-exported)
 
 
 def _user_agent() -> str:
@@ -218,12 +219,12 @@ def _open_member(archive: Path, member: str) -> Any:
             )
         return _Closing(bundle.extractfile(info), bundle)
     if zipfile.is_zipfile(archive):
-        bundle = zipfile.ZipFile(archive)
-        names = bundle.namelist()
+        zipped = zipfile.ZipFile(archive)
+        names = zipped.namelist()
         if member not in names:
-            bundle.close()
+            zipped.close()
             raise _missing_member(archive, member, names)
-        return _Closing(bundle.open(member), bundle)
+        return _Closing(zipped.open(member), zipped)
     raise DownloadError(
         f"{archive.name} is neither a zip nor a tar archive, but the record "
         f"names a member {member!r} in it. The download may be an error page; "

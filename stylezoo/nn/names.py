@@ -1,0 +1,10 @@
+"""Names of the shared blocks' variants: plain data, importable without torch."""
+
+from __future__ import annotations
+
+#: Normalisation layers of the junyanz / CUT code bases (``--norm``).
+NORMS = ("instance", "batch", "none")
+#: Padding of ResNet blocks (``padding_type``).
+PADDINGS = ("reflect", "replicate", "zero")
+#: ResNet generator names (``--netG``) → number of residual blocks.
+RESNET_BLOCKS = {"resnet_9blocks": 9, "resnet_6blocks": 6}
