@@ -38,9 +38,9 @@ def main() -> int:
     args = parser.parse_args()
 
     import torch
+    from stylezoo.hub import ENDPOINT_ENV
 
     import stylezoo
-    from stylezoo.hub import ENDPOINT_ENV
     from stylezoo.testing import InProcessPlugin, LoopbackHub, LoopbackUpstream
 
     with tempfile.TemporaryDirectory() as tmp, LoopbackUpstream() as upstream, LoopbackHub() as hub:

@@ -65,7 +65,6 @@ class CUT(Family):
         import torch
 
         from .convert import convert
-
         from .model import CUTGenerator
 
         with torch.device("meta"):
