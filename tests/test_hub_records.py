@@ -25,9 +25,14 @@ def test_record_is_well_formed(name: str) -> None:
     record = stylezoo.get_record(name)
     family = families()[record.family]
     assert isinstance(record.license, str) and record.license.strip(), "license is required"
-    assert set(record.upstream) == set(family.roles), (
-        f"upstream roles {sorted(record.upstream)} != family roles {list(family.roles)}"
-    )
+    assert record.upstream or record.package, "a record must say where its weights are"
+    for kind, sources in (("upstream", record.upstream), ("package", record.package)):
+        assert not sources or set(sources) == set(family.roles), (
+            f"{kind} roles {sorted(sources)} != family roles {list(family.roles)}"
+        )
+    for role, source in record.package.items():
+        assert source.get("module") and source.get("path"), f"{role}: module and path"
+        assert re.fullmatch(r"[0-9a-f]{64}", source.get("sha256", "")), f"{role}: sha256"
     for role, source in record.upstream.items():
         assert check_url(source.get("url")) is None, f"{role}: {check_url(source.get('url'))}"
         if "sha256" in source:

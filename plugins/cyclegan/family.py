@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stylezoo.family import Family, ModelSpec, Option
 from stylezoo.nn import NORMS, PADDINGS, RESNET_BLOCKS
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from .translator import CycleGANTranslator
@@ -22,7 +24,11 @@ class CycleGAN(Family):
     config = {
         "netG": Option("resnet_9blocks", "generator (--netG)", choices=tuple(RESNET_BLOCKS)),
         "ngf": Option(64, "filters of the first conv (--ngf)", minimum=1),
-        "norm": Option("instance", "normalisation layers (--norm)", choices=NORMS),
+        "norm": Option(
+            "instance",
+            "normalisation layers (--norm; instance_affine: with a learnt scale and shift)",
+            choices=NORMS,
+        ),
         "use_dropout": Option(False, "dropout layers in the residual blocks"),
         "padding_type": Option("reflect", "padding of the residual blocks", choices=PADDINGS),
         "input_nc": Option(3, "input channels", choices=(3,)),
@@ -49,3 +55,10 @@ class CycleGAN(Family):
         from .translator import CycleGANTranslator
 
         return CycleGANTranslator(networks, spec)
+
+    def convert(
+        self, files: Mapping[str, Path], config: Mapping[str, Any]
+    ) -> dict[str, dict[str, torch.Tensor]]:
+        from .convert import convert
+
+        return convert(files)

@@ -9,10 +9,13 @@ from .names import NORMS, PADDINGS
 
 
 def make_norm(kind: str, channels: int) -> nn.Module:
-    """``instance``: InstanceNorm without affine or running stats; ``batch``: BatchNorm with
-    both; ``none``: identity (kept as a module so indices match the official layout)."""
+    """``instance``: InstanceNorm without affine or running stats; ``instance_affine``: the
+    same with a learnt scale and shift; ``batch``: BatchNorm with both; ``none``: identity
+    (kept as a module so indices match the official layout)."""
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if kind == "instance_affine":
+        return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
     if kind == "none":
@@ -23,7 +26,7 @@ def make_norm(kind: str, channels: int) -> nn.Module:
 def norm_uses_bias(kind: str) -> bool:
     """The official bias rule: convs followed by a norm have a bias only under instance norm
     (for ``none`` the official comparison is also false, so no bias)."""
-    return kind == "instance"
+    return kind in ("instance", "instance_affine")
 
 
 def _pad(kind: str, amount: int) -> tuple[list[nn.Module], int]:
