@@ -38,10 +38,15 @@ def main() -> int:
     args = parser.parse_args()
 
     import torch
-    from stylezoo.hub import ENDPOINT_ENV
+
+    # The loopback servers live with the tests.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from loopback import LoopbackUpstream
+    from loopback_hub import LoopbackHub
 
     import stylezoo
-    from stylezoo.testing import InProcessPlugin, LoopbackHub, LoopbackUpstream
+    from stylezoo.testing import InProcessPlugin
+    from stylezoo.weights.cache import ENDPOINT_ENV
 
     with tempfile.TemporaryDirectory() as tmp, LoopbackUpstream() as upstream, LoopbackHub() as hub:
         os.environ["STYLEZOO_CACHE"] = str(Path(tmp) / "stylezoo")
