@@ -1,39 +1,35 @@
-"""Translate a real photo end to end, offline.
+"""Stylise a real photo with a real, trained network that ships inside stylezoo, offline.
 
 Usage:
-    python examples/quickstart.py [--model DIR_OR_NAME] [--output OUT_DIR]
+    python examples/quickstart.py [--model NAME_OR_DIR] [--style N] [--output OUT_DIR]
 
-With ``--model`` it translates with that model (a directory saved by stylezoo, or a registry
-name whose weights are on this machine). Without it, no trained weights are available offline,
-so the script first writes a CycleGAN generator checkpoint in the official upstream layout
-(random weights, seed 0), converts it with ``stylezoo.convert`` exactly as an official file is
-converted, and uses that: the output image is NOT a meaningful translation, but every step a
-real model goes through (conversion, safetensors loading, image handling, saving) runs for real.
+Writes, for scikit-image's CC0 cat photo (chelsea):
+
+* ``OUT/chelsea.png``: the photo;
+* ``OUT/chelsea-style<N>.png``: the photo in style N of the 26-style network
+  ``multistyle/android-26`` (Dumoulin et al.; its weights are part of the package, so no
+  download is needed);
+* ``OUT/chelsea-sheet.png``: a contact sheet of all 26 styles, to choose one by looking.
+
+With ``--model`` any other model is used instead (a registry name or a directory saved by
+stylezoo); then only the translated photo is written.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import stylezoo
 
-
-def make_demo_checkpoint(directory: Path) -> Path:
-    """An official-layout CycleGAN generator file with random weights (see module docstring)."""
-    import torch
-
-    checkpoint = directory / "demo_net_G.pth"
-    translator = stylezoo.create_model("cyclegan", seed=0)
-    torch.save(translator.state_dicts()["model"], checkpoint)
-    return checkpoint
+DEFAULT_MODEL = "multistyle/android-26"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="directory saved by stylezoo, or a registry name")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="registry name or directory")
+    parser.add_argument("--style", type=int, default=7, help="style index (multistyle models)")
     parser.add_argument("--output", default="out", help="folder for the results")
     args = parser.parse_args()
     out_dir = Path(args.output)
@@ -43,39 +39,28 @@ def main() -> int:
     from skimage import data
 
     photo = Image.fromarray(data.chelsea())  # CC0 photo bundled with scikit-image, 451×300
-    photo_path = out_dir / "chelsea.png"
-    photo.save(photo_path)
-
-    model = args.model
-    if model is None:
-        model_dir = out_dir / "demo-cyclegan"
-        if not (model_dir / "config.json").exists():
-            checkpoint = make_demo_checkpoint(out_dir)
-            stylezoo.convert("cyclegan", checkpoint, model_dir)
-        model = str(model_dir)
-        print(
-            f"No trained model given: using {model_dir}, converted from a random-weight "
-            "checkpoint in the official layout (the result is not a meaningful translation)."
-        )
+    photo.save(out_dir / "chelsea.png")
 
     started = time.perf_counter()
-    translator = stylezoo.load(model, device="auto")
-    loaded = time.perf_counter()
-    result = translator.translate(photo_path)
-    done = time.perf_counter()
-    result_path = out_dir / "chelsea-translated.png"
+    translator = stylezoo.load(args.model)
+    multistyle = args.model.startswith("multistyle/") or hasattr(translator, "variants")
+    options = {"style": args.style} if multistyle else {}
+    result = translator.translate(photo, **options)
+    elapsed = time.perf_counter() - started
+    suffix = f"style{args.style}" if multistyle else "translated"
+    result_path = out_dir / f"chelsea-{suffix}.png"
     result.save(result_path)
-    print(f"{translator!r}")
+    written = [result_path]
+    if multistyle:
+        sheet_path = out_dir / "chelsea-sheet.png"
+        stylezoo.contact_sheet(translator, photo, size=192).save(sheet_path)
+        written.append(sheet_path)
     print(
-        f"loaded in {loaded - started:.2f} s, translated {photo.size[0]}×{photo.size[1]} in "
-        f"{done - loaded:.2f} s"
-    )
-    print(
-        f"input:  {photo_path}\noutput: {result_path} ({result.size[0]}×{result.size[1]}, "
-        f"{result.mode})"
+        f"{args.model}: translated the {photo.width}×{photo.height} photo in {elapsed:.2f} s "
+        f"(load included) → {', '.join(str(p) for p in written)}"
     )
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

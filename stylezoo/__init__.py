@@ -45,6 +45,7 @@ from .hookspecs import hookimpl
 from .plugins import get_family, get_record, plugin_manager
 from .publish import PushResult, publish_registry, push_to_hub
 from .registry import Record, records_from_toml
+from .sheet import contact_sheet
 
 # A library logs; the application decides where logs go (nothing reaches stderr by default).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -78,6 +79,7 @@ __all__ = [
     "WeightsNotAvailableError",
     "__version__",
     "convert",
+    "contact_sheet",
     "create_model",
     "download",
     "get_family",

@@ -196,6 +196,22 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sheet(args: argparse.Namespace) -> int:
+    from .api import load
+    from .sheet import contact_sheet
+
+    translator = load(args.model, device=args.device)
+    sheet = contact_sheet(translator, args.photo, size=args.size, columns=args.columns)
+    target = Path(args.output)
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        raise StylezooError(
+            f"Output {str(target)!r} has no image suffix; name it e.g. sheet.png or sheet.jpg."
+        )
+    _save_atomically(sheet, target)
+    print(target)
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from .api import download
 
@@ -329,6 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_translate)
+
+    p = sub.add_parser("sheet", help="a contact sheet: one photo in every style of a model")
+    p.add_argument("model", help="a directory saved by stylezoo or a registry name")
+    p.add_argument("photo", help="the photo")
+    p.add_argument("-o", "--output", required=True, help="the sheet's file (e.g. sheet.png)")
+    p.add_argument("--size", type=int, default=256, help="longer side of each tile (pixels)")
+    p.add_argument("--columns", type=int, default=None, help="tiles per row (default: square)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0, mps")
+    p.set_defaults(func=cmd_sheet)
 
     _add_hub_commands(sub)
     return parser
