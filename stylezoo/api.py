@@ -62,8 +62,9 @@ def load(
     2. ``"hf-hub:owner/name[@revision]"``: a Hub repository in the stylezoo layout,
        downloaded into huggingface_hub's cache;
     3. a registry name such as ``"cyclegan/horse2zebra"``: a copy already on this machine,
-       else the record's Hub copy, else its official upstream file, downloaded, checked
-       against its sha256, converted once and cached as safetensors.
+       else a file inside an installed package (weights that ship with stylezoo or another
+       package), else the record's Hub copy, else its official upstream file, downloaded,
+       checked against its sha256, converted once and cached as safetensors.
 
     Args:
         source: a directory, ``hf-hub:owner/name[@revision]`` or a registry name.

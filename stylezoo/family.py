@@ -384,8 +384,10 @@ class Family:
     def model_io(
         self, config: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
     ) -> IOSpec:
-        """The io of a model: family defaults, then what the config implies, then overrides."""
-        return IOSpec.from_mapping({**self.io, **self.io_for(config), **(overrides or {})})
+        """The io of a model: family defaults, then a record's overrides, then what the config
+        implies (a property of the network, e.g. a U-Net's padding multiple, which no record
+        can contradict)."""
+        return IOSpec.from_mapping({**self.io, **(overrides or {}), **self.io_for(config)})
 
     def build_networks(self, config: Mapping[str, Any]) -> dict[str, nn.Module]:
         """:meth:`build`, checked to return exactly the declared roles."""

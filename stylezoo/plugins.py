@@ -126,14 +126,20 @@ class PluginHost:
                 failures = self._check_pending()
                 families: dict[str, Family] = {}
                 records: dict[str, Record] = {}
-                failures += self._run("register_families", self._add_family(families))
-                failures += self._run("register_records", self._add_record(records))
+                failures += self._run("register_families", _check_family, _adder(families))
+                failures += self._run("register_records", _check_record, _adder(records))
                 current = frozenset(id(p) for p in self.manager.get_plugins())
                 self._collected = _Collected(current, families, records, tuple(failures))
             return self._collected
 
-    def _run(self, hook_name: str, add: Callable[[str, Any], None]) -> list[PluginFailure]:
-        """Call ``hook_name`` on each plugin alone, so a failing one spoils only itself."""
+    def _run(
+        self,
+        hook_name: str,
+        check: Callable[[Any], None],
+        add: Callable[[str, Any], None],
+    ) -> list[PluginFailure]:
+        """Call ``hook_name`` on each plugin alone, so a failing one spoils only itself: a
+        plugin whose hook raises or registers anything invalid contributes nothing."""
         failures = []
         everyone = self.manager.get_plugins()
         for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
@@ -144,42 +150,13 @@ class PluginHost:
             try:
                 call(register=pending.append)
                 for item in pending:
-                    add(plugin, item)
-            except PluginError:
-                raise  # a conflict between plugins: the user must choose
-            except Exception as exc:
+                    check(item)
+            except Exception as exc:  # isolation: this plugin's items are all dropped
                 failures.append(_report(PluginFailure(plugin, hook_name, _describe(exc))))
+                continue
+            for item in pending:
+                add(plugin, item)  # a PluginError here is a conflict between plugins
         return failures
-
-    @staticmethod
-    def _add_family(families: dict[str, Family]) -> Callable[[str, Any], None]:
-        def add(plugin: str, family: Any) -> None:
-            if not isinstance(family, Family):
-                raise TypeError(
-                    f"register() takes an instance of a stylezoo.Family subclass, got {family!r}"
-                )
-            if not FAMILY_PATTERN.match(family.name or ""):
-                raise ValueError(
-                    f"family name {family.name!r} must be lowercase letters, digits, '_' and '-'"
-                )
-            if not family.roles or len(set(family.roles)) != len(family.roles):
-                raise ValueError(f"family {family.name!r} must declare distinct roles")
-            _refuse_duplicate("Model family", family.name, families, plugin)
-            family.plugin = plugin
-            families[family.name] = family
-
-        return add
-
-    @staticmethod
-    def _add_record(records: dict[str, Record]) -> Callable[[str, Any], None]:
-        def add(plugin: str, record: Any) -> None:
-            if not isinstance(record, Record):
-                raise TypeError(f"register() takes a stylezoo.Record, got {record!r}")
-            validate_record_name(record.name)
-            _refuse_duplicate("Model", record.name, records, plugin)
-            records[record.name] = replace(record, plugin=plugin)
-
-        return add
 
     # -- views ------------------------------------------------------------------------------
     def failures(self) -> list[PluginFailure]:
@@ -199,12 +176,43 @@ class PluginHost:
         ]
 
 
-def _refuse_duplicate(what: str, name: str, known: dict[str, Any], plugin: str) -> None:
-    if name in known:
-        raise PluginError(
-            f"{what} {name!r} is registered by two plugins, {known[name].plugin!r} and "
-            f"{plugin!r}. Uninstall one of them, or choose plugins with {LOAD_PLUGINS_ENV}."
+def _check_family(family: Any) -> None:
+    if not isinstance(family, Family):
+        raise TypeError(
+            f"register() takes an instance of a stylezoo.Family subclass, got {family!r}"
         )
+    if not FAMILY_PATTERN.match(family.name or ""):
+        raise ValueError(
+            f"family name {family.name!r} must be lowercase letters, digits, '_' and '-'"
+        )
+    if not family.roles or len(set(family.roles)) != len(family.roles):
+        raise ValueError(f"family {family.name!r} must declare distinct roles")
+
+
+def _check_record(record: Any) -> None:
+    if not isinstance(record, Record):
+        raise TypeError(f"register() takes a stylezoo.Record, got {record!r}")
+    validate_record_name(record.name)
+
+
+def _adder(known: dict[str, Any]) -> Callable[[str, Any], None]:
+    """Adds a checked family or record; a name two plugins register is a PluginError."""
+
+    def add(plugin: str, item: Any) -> None:
+        if item.name in known:
+            what = "Model family" if isinstance(item, Family) else "Model"
+            raise PluginError(
+                f"{what} {item.name!r} is registered by two plugins, {known[item.name].plugin!r} "
+                f"and {plugin!r}. Uninstall one of them, or choose plugins with "
+                f"{LOAD_PLUGINS_ENV}."
+            )
+        if isinstance(item, Family):
+            item.plugin = plugin
+            known[item.name] = item
+        else:
+            known[item.name] = replace(item, plugin=plugin)
+
+    return add
 
 
 def _wanted_plugins() -> set[str] | None:

@@ -1,8 +1,8 @@
-"""Model families and pretrained records: the data that plugins register.
+"""Pretrained records: the data that plugins register, and the names load() resolves.
 
-A :class:`Family` is code (how to build, convert and run a kind of network); a :class:`Record`
-is data (one pretrained model of a family: its configuration, where its weights come from,
-its license). Plugins register both through the hooks in :mod:`stylezoo.hookspecs`.
+A :class:`Record` is data (one pretrained model of a family: its configuration, where its
+weights come from, its license); the code that builds and runs it is a
+:class:`~stylezoo.family.Family`. Plugins register both through :mod:`stylezoo.hookspecs`.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ class Record:
             (``repo``, ``revision``, ``files`` by role, ``sha256`` by role).
         upstream: the official files, by role: ``url``, optional ``member`` (inside an
             archive) and ``sha256``.
-        package: files inside an installed Python distribution, by role:
-            ``distribution``, ``path`` (inside it), ``sha256`` and ``install`` (the pip
-            requirement to name when it is missing); converted on first use like upstream
+        package: files inside an installed Python package, by role: ``module`` (the
+            importable package holding the file), ``path`` (inside it), ``sha256`` and
+            ``install`` (the pip requirement to name when it is missing); safetensors files
+            are used in place, official checkpoints converted on first use like upstream
             files.
         license: the license of the weights (``"unknown"`` when upstream states none).
         paper, homepage: provenance.

@@ -47,7 +47,7 @@ def contact_sheet(
         An RGB PIL image.
 
     Example:
-        >>> t = stylezoo.load("multistyle/magenta-26")
+        >>> t = stylezoo.load("multistyle/android-26")
         >>> stylezoo.contact_sheet(t, "photo.jpg").save("sheet.png")
     """
     from PIL import Image, ImageDraw

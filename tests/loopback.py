@@ -1,12 +1,13 @@
 """Loopback HTTP servers for tests: a plain "upstream" file server, and the base that the fake
-Hugging Face Hub (:mod:`stylezoo._loopback_hub`) builds on.
+Hugging Face Hub (``loopback_hub.py`` beside this file) builds on.
 
 Both listen on 127.0.0.1 only, log every request, honour ``Range``, can inject faults (drop
 the connection mid-body, serve corrupt or short bodies), and really stop: ``http.server``
 keeps answering pooled keep-alive connections after ``shutdown()``, so the client sockets
 are tracked and cut when the server stops.
 
-Use them through :mod:`stylezoo.testing` (``loopback_upstream`` / ``loopback_hub``).
+Tests use them through the fixtures in ``conftest.py`` (``loopback_upstream`` /
+``loopback_hub``).
 """
 
 from __future__ import annotations

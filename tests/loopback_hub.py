@@ -1,8 +1,8 @@
 """A fake Hugging Face Hub on a loopback port that huggingface_hub 2.4 really talks to.
 
 It answers what ``hf_hub_download``, ``get_hf_file_metadata``, ``model_info``,
-``list_repo_refs``, ``create_repo``, ``create_branch`` and ``create_commit`` ask (see
-``shared/reference/hub-offline-testing.md``): ``resolve`` HEAD/GET with ``X-Repo-Commit`` and
+``list_repo_refs``, ``create_repo``, ``create_branch`` and ``create_commit`` ask:
+``resolve`` HEAD/GET with ``X-Repo-Commit`` and
 ``ETag``; LFS-like files (``*.safetensors``) through a cross-origin 302 to a "CDN" on
 ``localhost`` with ``X-Linked-Etag`` (their sha256); error codes for missing repositories,
 revisions and files; private repositories that need the token. It never sends Xet headers,

@@ -235,3 +235,16 @@ def test_import_stylezoo_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+class HalfValidRecords:
+    @hookimpl
+    def register_records(self, register):
+        register(Record(name="cyclegan/first-ok", family="cyclegan"))
+        register(Record(name="Not A Name", family="cyclegan"))
+
+
+def test_a_plugin_registering_anything_invalid_contributes_nothing(fresh_plugins) -> None:
+    stylezoo.plugin_manager().register(HalfValidRecords(), name="half")
+    assert "cyclegan/first-ok" not in stylezoo.list_models()
+    assert [f.plugin for f in fresh_plugins.plugin_failures()] == ["half"]
