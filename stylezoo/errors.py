@@ -43,8 +43,25 @@ class InvalidImageError(StylezooError, ValueError):
     """An input cannot be understood as an image, or is too small to translate."""
 
 
+class ImageTooLargeError(InvalidImageError):
+    """An image (or batch) would need more memory to translate than the device has free."""
+
+
 class InvalidOptionError(StylezooError, ValueError):
     """A translate/load/convert option has a value that cannot be used."""
+
+
+class InvalidModelConfigError(InvalidModelDirectoryError, InvalidOptionError):
+    """A saved model's ``config.json`` holds a build option its family does not accept.
+
+    Also an :class:`InvalidOptionError`: the same check as ``config=`` of
+    :func:`stylezoo.convert`, with the file and the key named.
+    """
+
+
+class OutputError(StylezooError, OSError):
+    """An output cannot be written where it was asked for: the path is a file where a folder
+    is needed, lies under a file, is not writable, or would overwrite an input."""
 
 
 class DeviceError(StylezooError):

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import InvalidImageError
+from .errors import ImageTooLargeError, InvalidImageError
 
 #: ITU-R BT.601 luma, the weights PIL uses for RGB -> L, so grayscale output matches PIL.
 LUMA = (0.299, 0.587, 0.114)
@@ -96,24 +96,54 @@ def _to_pil(chw: torch.Tensor, mode: str) -> Image.Image:
 
 
 def open_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Open an image file fully (so truncation is detected now), with EXIF orientation applied."""
+    """Open an image file fully (so truncation is detected now), with EXIF orientation applied.
+
+    Any failure to read or decode the file (corrupt, truncated, empty, not an image, a
+    decompression bomb) is an :class:`~stylezoo.errors.InvalidImageError` naming it.
+    """
     path = Path(path)
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as exc:  # e.g. a NUL byte or a name too long
+        raise InvalidImageError(f"{str(path)!r} is not a usable file path ({exc}).") from exc
+    if not exists:
         raise InvalidImageError(f"Image file {str(path)!r} does not exist. Check the path.")
-    if path.is_dir():
+    if is_dir:
         raise InvalidImageError(f"{str(path)!r} is a directory, not an image file.")
     try:
         with Image.open(path) as image:
             image.load()
-            return ImageOps.exif_transpose(image)
+            return _exif_transpose(image, str(path))
+    except InvalidImageError:
+        raise
     except UnidentifiedImageError as exc:
         raise InvalidImageError(
             f"{str(path)!r} is not an image file Pillow can read (PNG, JPEG, WebP, TIFF, …)."
         ) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(
+            f"Image file {str(path)!r} is too large to open safely ({exc}). Downscale it "
+            "with another tool first, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it."
+        ) from exc
+    except PermissionError as exc:
         raise InvalidImageError(
-            f"Image file {str(path)!r} could not be decoded ({exc}); it is probably truncated "
-            "or corrupt. Re-export or re-download it."
+            f"Image file {str(path)!r} cannot be read: permission denied. Check its permissions."
+        ) from exc
+    except Exception as exc:  # decoders raise many types on bad data (OSError, EOFError, …)
+        raise InvalidImageError(
+            f"Image file {str(path)!r} could not be decoded ({type(exc).__name__}: {exc}); it "
+            "is probably truncated or corrupt. Re-export or re-download it."
+        ) from exc
+
+
+def _exif_transpose(image: Image.Image, name: str) -> Image.Image:
+    """The image upright; a corrupt EXIF block is an error naming the image."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception as exc:  # malformed EXIF raises whatever the parser hits
+        raise InvalidImageError(
+            f"{name} has unreadable EXIF metadata ({type(exc).__name__}: {exc}). Re-save the "
+            "image without EXIF, e.g. with PIL: Image.open(path).save(new_path)."
         ) from exc
 
 
@@ -122,7 +152,13 @@ def prepare(item: Any, name: str = "image") -> Prepared:
     if isinstance(item, (str, os.PathLike)):
         return _prepare_pil(open_image(item), name=str(item))
     if isinstance(item, Image.Image):
-        return _prepare_pil(ImageOps.exif_transpose(item), name)
+        try:
+            return _prepare_pil(_exif_transpose(item, name), name)
+        except (OSError, SyntaxError) as exc:  # a lazily opened image whose file is bad
+            raise InvalidImageError(
+                f"{name} (a PIL image) could not be decoded ({type(exc).__name__}: {exc}); its "
+                "file is probably truncated or corrupt."
+            ) from exc
     if isinstance(item, np.ndarray):
         return _prepare_numpy(item, name)
     if isinstance(item, torch.Tensor):
@@ -159,7 +195,10 @@ def _prepare_pil(image: Image.Image, name: str) -> Prepared:
             Restore("pil", 1, None, pil_mode=mode, pil_info=info),
         )
     if mode == "F":
-        gray = torch.from_numpy(np.asarray(image, dtype=np.float32).clip(0, 1)).unsqueeze(0)
+        values = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(values).all():
+            raise InvalidImageError(f"{name} (a mode F image) contains NaN or infinite values.")
+        gray = torch.from_numpy(values.clip(0, 1)).unsqueeze(0)
         return Prepared(
             gray.expand(3, -1, -1).contiguous(),
             Restore("pil", 1, None, pil_mode="F", pil_info=info),
@@ -207,8 +246,22 @@ def _prepare_numpy(array: np.ndarray, name: str) -> Prepared:
     elif np.issubdtype(dtype, np.floating):
         values = array.astype(np.float32)
         if not np.isfinite(values).all():
-            raise InvalidImageError(f"{name} contains NaN or infinite values.")
+            raise InvalidImageError(
+                f"{name} contains NaN or infinite values; replace them first (np.nan_to_num)."
+            )
+        check_unit_range(float(values.min()), float(values.max()), name, "np.clip(a, 0, 1)")
         values = np.clip(values, 0.0, 1.0)
+    elif np.issubdtype(dtype, np.integer):
+        low, high = int(array.min()), int(array.max())
+        hint = (
+            "it fits uint8: pass array.astype(np.uint8)"
+            if 0 <= low and high <= 255
+            else "scale it to uint8 (0–255), uint16 (0–65535) or float (0–1) first"
+        )
+        raise InvalidImageError(
+            f"{name} has dtype {dtype} (values {low}…{high}); stylezoo reads uint8 (0–255), "
+            f"uint16 (0–65535) or float (0–1) images: {hint}."
+        )
     else:
         raise InvalidImageError(
             f"{name} has dtype {dtype}; use uint8 (0–255), uint16 (0–65535) or float (0–1)."
@@ -251,6 +304,7 @@ def _prepare_tensor(tensor: torch.Tensor, name: str) -> Prepared:
         raise InvalidImageError(
             f"{name} is a {tensor.dtype} tensor; pass floats in [0, 1] (e.g. tensor.float() / 255)."
         )
+    check_tensor_values(chw, name)
     _check_size(chw.shape[1], chw.shape[2], name)
     rgb, channels, alpha = _split_channels(chw.detach().float().clamp(0, 1))
     restore = Restore(
@@ -262,6 +316,42 @@ def _prepare_tensor(tensor: torch.Tensor, name: str) -> Prepared:
         tensor_batched=batched,
     )
     return Prepared(rgb, restore)
+
+
+#: How far outside [0, 1] float values may lie (rounding, less than one 8-bit step) before
+#: they are refused rather than clipped.
+RANGE_SLACK = 1.0 / 255
+
+
+def check_unit_range(low: float, high: float, name: str, fix: str) -> None:
+    """Refuse values outside [0, 1] (beyond :data:`RANGE_SLACK`), naming the input and the fix."""
+    if low < -RANGE_SLACK or high > 1.0 + RANGE_SLACK:
+        scale = " or, for 0–255 data, divide by 255 first" if high > 1.5 else ""
+        raise InvalidImageError(
+            f"{name} holds values from {low:g} to {high:g}; float images must lie in [0, 1]. "
+            f"Clip them ({fix}){scale}."
+        )
+
+
+def check_tensor_values(tensor: torch.Tensor, name: str) -> None:
+    """A float tensor that holds data (not meta, not sparse), finite, in [0, 1]."""
+    if tensor.is_meta:
+        raise InvalidImageError(
+            f"{name} is a tensor on the meta device, which holds no values; create it on the "
+            "cpu or a GPU."
+        )
+    if tensor.layout != torch.strided:
+        raise InvalidImageError(
+            f"{name} is a {tensor.layout} tensor; pass a dense one (tensor.to_dense())."
+        )
+    if tensor.numel() == 0:
+        return
+    if not bool(torch.isfinite(tensor).all()):
+        raise InvalidImageError(
+            f"{name} contains NaN or infinite values; replace them first (torch.nan_to_num)."
+        )
+    low, high = torch.aminmax(tensor.detach())
+    check_unit_range(float(low), float(high), name, "tensor.clamp(0, 1)")
 
 
 def pad_for_network(

@@ -7,18 +7,34 @@ such tensors and back (see :mod:`stylezoo.image`).
 
 from __future__ import annotations
 
+import copy
+import logging
+import math
+import numbers
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
+from . import devices
 from . import image as imagelib
 from .devices import resolve_device, resolve_dtype
-from .errors import InvalidImageError, InvalidOptionError
+from .errors import ImageTooLargeError, InvalidImageError, InvalidOptionError
 from .family import ModelSpec, Option, check_options
+
+logger = logging.getLogger(__name__)
+
+#: A generous bound on the peak bytes per pixel of any forward pass (the built-in families
+#: measure 0.3–1.3 KiB): inputs that fit in free memory even at this rate are not estimated.
+MAX_BYTES_PER_PIXEL = 16 * 1024
+#: The measured peak is multiplied by this before comparing it with the free memory: kernels
+#: allocate workspaces and the allocator fragments, which the estimate does not see.
+MEMORY_SAFETY_FACTOR = 1.5
 
 
 @runtime_checkable
@@ -124,6 +140,12 @@ class ImageTranslator:
         No resizing: sizes the network cannot take are reflect-padded to its multiple and
         cropped back; acceptable sizes are passed as they are. The result has the input's
         dtype and device.
+
+        Raises:
+            InvalidImageError: not an NCHW float batch with the network's channel count, on
+                the meta device, or holding NaN, infinite or out-of-range values.
+            ImageTooLargeError: the forward pass would need more memory than the device has
+                free (estimated before anything runs), or ran out of it.
         """
         if not isinstance(batch, torch.Tensor) or batch.ndim != 4 or not batch.is_floating_point():
             raise InvalidImageError(
@@ -136,17 +158,113 @@ class ImageTranslator:
                 f"This {self.spec.family} model takes {channels}-channel batches; got "
                 f"{batch.shape[1]} channels. translate() handles grayscale and alpha for you."
             )
+        imagelib.check_tensor_values(batch, f"The batch of shape {tuple(batch.shape)}")
         checked = check_options(self.options, options, f"{self.spec.family} option")
         options = self.prepare_options(checked)
+        self.check_memory(tuple(batch.shape), options)
+        try:
+            with torch.inference_mode():
+                y = self._run_batch(batch, options, self.device, self.dtype)
+        except torch.OutOfMemoryError as exc:
+            raise self._out_of_memory(batch.shape, exc) from exc
+        except RuntimeError as exc:
+            if not _is_out_of_memory(exc):
+                raise
+            raise self._out_of_memory(batch.shape, exc) from exc
+        return y.to(batch.device, batch.dtype)
+
+    def _run_batch(
+        self,
+        batch: torch.Tensor,
+        options: Mapping[str, Any],
+        device: torch.device,
+        dtype: torch.dtype,
+    ) -> torch.Tensor:
+        """The forward pass of :meth:`__call__` on a checked batch and prepared options."""
         io = self.spec.io
         low, high = io.range
-        with torch.inference_mode():
-            source = batch.to(self.device, torch.float32) * (high - low) + low
-            x = batch.to(self.device, self.dtype)
-            x, size = imagelib.pad_for_network(x, io.multiple, io.min_size, io.sizing)
-            y = self.forward(x * (high - low) + low, source=source, **options)
-            y = imagelib.crop((y - low) / (high - low), size).clamp_(0, 1)
-        return y.to(batch.device, batch.dtype)
+        source = batch.to(device, torch.float32) * (high - low) + low
+        x = batch.to(device, dtype)
+        x, size = imagelib.pad_for_network(x, io.multiple, io.min_size, io.sizing)
+        y = self.forward(x * (high - low) + low, source=source, **options)
+        return imagelib.crop((y - low) / (high - low), size).clamp_(0, 1)
+
+    # -- memory -----------------------------------------------------------------------------
+    def check_memory(self, shape: tuple[int, ...], options: Mapping[str, Any]) -> None:
+        """Refuse a batch whose forward pass would not fit in the device's free memory.
+
+        The peak is measured, not guessed: the forward pass runs on the ``meta`` device
+        (shapes only, no memory, no compute) while every tensor it creates is counted until
+        it is freed. Inputs that would fit even at :data:`MAX_BYTES_PER_PIXEL` are not
+        measured, and nothing is refused when the free memory is unknown or the family's
+        forward pass cannot run on the meta device.
+
+        Raises:
+            ImageTooLargeError: the estimate (times :data:`MEMORY_SAFETY_FACTOR`) exceeds the
+                free memory; the message gives the size that would fit.
+        """
+        device = self.device
+        available = devices.available_memory(device)
+        pixels = math.prod(shape[:1] + shape[2:])
+        if available is None or pixels * MAX_BYTES_PER_PIXEL <= available:
+            return
+        peak = self.estimate_peak_memory(shape, options)
+        if peak is None:
+            return
+        needed = int(peak * MEMORY_SAFETY_FACTOR)
+        if needed <= available:
+            return
+        count, height, width = shape[0], shape[-2], shape[-1]
+        scale = math.sqrt(available / needed)
+        fits = f"{max(int(width * scale), 1)}×{max(int(height * scale), 1)}"
+        batch = f" (a batch of {count})" if count > 1 else ""
+        raise ImageTooLargeError(
+            f"A {width}×{height} image{batch} needs about {_size(needed)} to translate with "
+            f"this {self.spec.name or self.spec.family} model on {device} (the measured peak "
+            f"of its forward pass, with a margin), but only {_size(available)} is free. "
+            f"Downscale it first (about {fits} would fit; e.g. PIL's image.thumbnail(("
+            f"{fits.replace('×', ', ')}))), "
+            + ("translate fewer images at once, " if count > 1 else "")
+            + "or use a device with more free memory; stylezoo does not tile large images "
+            "yet."
+        )
+
+    def estimate_peak_memory(
+        self, shape: tuple[int, ...], options: Mapping[str, Any]
+    ) -> int | None:
+        """The peak bytes the forward pass allocates for an input of ``shape`` (NCHW), or
+        ``None`` when it cannot run on the meta device.
+
+        ``options`` are prepared options (as :meth:`forward` takes them). The networks are
+        copied to the meta device (their tensors hold no memory there) and the pass runs
+        under a dispatch mode that adds up live tensors.
+        """
+        try:
+            shadow = copy.copy(self)
+            shadow.networks = {role: _on_meta(net) for role, net in self.networks.items()}
+            meta_options = {k: _tensors_on_meta(v) for k, v in options.items()}
+            batch = torch.empty(shape, device="meta")
+            meta = torch.device("meta")
+            tracker = _PeakMemory()
+            with torch.inference_mode(), tracker:
+                y = shadow._run_batch(batch, meta_options, meta, self.dtype)
+                del y
+            return tracker.peak
+        except Exception as exc:  # a forward pass that needs real data: no estimate
+            logger.debug("No memory estimate for %s: %s: %s", self.spec.family, type(exc), exc)
+            return None
+
+    def _out_of_memory(self, shape: Sequence[int], exc: BaseException) -> ImageTooLargeError:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        count, height, width = shape[0], shape[-2], shape[-1]
+        batch = f" (a batch of {count})" if count > 1 else ""
+        return ImageTooLargeError(
+            f"Translating a {width}×{height} image{batch} ran out of memory on {self.device} "
+            f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}). "
+            "Downscale it first, translate fewer images at once, or use a device with more "
+            "free memory."
+        )
 
     def translate(self, image: Any, *, batch_size: int = 1, **options: Any) -> Any:
         """Translate one image, or a list of images, keeping each one's kind.
@@ -161,8 +279,13 @@ class ImageTranslator:
             The same kind as the input (a path gives a PIL image), same size, same channel
             count; alpha passes through untouched.
         """
+        given: Any = batch_size  # checked: callers pass anything
+        if isinstance(given, bool) or not isinstance(given, numbers.Integral):
+            raise InvalidOptionError(
+                f"batch_size must be a positive integer, got {given!r} ({type(given).__name__})."
+            )
         if isinstance(image, (list, tuple)):
-            return self._translate_many(list(image), batch_size, options)
+            return self._translate_many(list(image), int(given), options)
         prepared = imagelib.prepare(image)
         out = self(prepared.rgb.unsqueeze(0), **options)
         return prepared.restore(out[0])
@@ -243,6 +366,81 @@ def _first_tensor(networks: Mapping[str, nn.Module]) -> torch.Tensor:
         for buffer in network.buffers():
             return buffer
     return torch.empty(0)
+
+
+def _on_meta(network: nn.Module) -> nn.Module:
+    """A copy of ``network`` whose parameters and buffers are on the meta device (no data is
+    copied: the deep copy is told to use empty meta tensors for them)."""
+    memo: dict[int, Any] = {}
+    for parameter in network.parameters():
+        memo[id(parameter)] = nn.Parameter(
+            torch.empty_like(parameter, device="meta"), requires_grad=False
+        )
+    for buffer in network.buffers():
+        memo[id(buffer)] = torch.empty_like(buffer, device="meta")
+    return copy.deepcopy(network, memo)
+
+
+def _tensors_on_meta(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return torch.empty_like(value, device="meta")
+    if isinstance(value, (list, tuple)):
+        return type(value)(_tensors_on_meta(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tensors_on_meta(v) for k, v in value.items()}
+    return value
+
+
+# TorchDispatchMode is not annotated; FlopCounterMode (torch.utils.flop_counter) is built the
+# same way.
+class _PeakMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
+    """Adds up the bytes of the tensors ops create while they are alive; keeps the peak.
+
+    Outputs that alias an input (views, in-place ops) own no new memory and are not counted.
+    A tensor's bytes are released when its Python object is freed, which for the plain
+    tensors of a forward pass is when the last reference (C++ ones included) goes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.live = 0
+        self.peak = 0
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> Any:
+        out = func(*args, **(kwargs or {}))
+        if not any(ret.alias_info is not None for ret in func._schema.returns):
+            for item in out if isinstance(out, (list, tuple)) else (out,):
+                if isinstance(item, torch.Tensor):
+                    self._count(item)
+        return out
+
+    def _count(self, tensor: torch.Tensor) -> None:
+        size = tensor.untyped_storage().nbytes()
+        self.live += size
+        self.peak = max(self.peak, self.live)
+        weakref.finalize(tensor, self._release, size)
+
+    def _release(self, size: int) -> None:
+        self.live -= size
+
+
+def _is_out_of_memory(exc: RuntimeError) -> bool:
+    text = str(exc)
+    return "can't allocate memory" in text or "not enough memory" in text.lower()
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"  # pragma: no cover
 
 
 def _describe(value: Any) -> str:
