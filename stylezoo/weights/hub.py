@@ -11,12 +11,18 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._version import __version__
-from ..errors import DownloadError, InvalidOptionError, OfflineError, UnknownModelError
+from ..errors import (
+    DownloadError,
+    IntegrityError,
+    InvalidOptionError,
+    OfflineError,
+    UnknownModelError,
+)
 from .cache import hub_cache_dir, hub_endpoint, is_offline
 from .directory import LocalModel, read_spec, role_names, weights_name
 from .integrity import check_safetensors, expected_blob_hash, first_line, verify_file
@@ -28,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 HF_HUB_PREFIX = "hf-hub:"
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+_FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,16 @@ class HubOptions:
     local_files_only: bool = False
 
 
-def fetch_hub_model(source: HubSource, options: HubOptions) -> LocalModel:
+def fetch_hub_model(source: HubSource, options: HubOptions, *, probe: bool = True) -> LocalModel:
     """Download (or find in the cache) config.json and every role's weights of ``source``.
 
     Every weights file is checked before it is used: a readable safetensors layout, and the
     sha256 the record publishes (or, failing that, the hash the Hub names its blob by). A bad
     file is deleted and downloaded once more.
+
+    Online, one quick HEAD without retries comes first (``probe``): huggingface_hub retries an
+    unreachable Hub for about 25 s, so an unreachable Hub instead means the cached copy at
+    once, or a :class:`DownloadError` at once when there is none.
 
     Raises:
         OfflineError: offline and not cached.
@@ -102,6 +113,31 @@ def fetch_hub_model(source: HubSource, options: HubOptions) -> LocalModel:
             unreachable.
         IntegrityError: a file is still wrong after one re-download.
     """
+    if probe and not is_offline(options.local_files_only):
+        if source.revision and _FULL_COMMIT.match(source.revision):
+            # A commit never changes: a cached one is used without asking (as huggingface_hub
+            # does), so there is nothing to probe.
+            try:
+                return fetch_hub_model(source, replace(options, local_files_only=True))
+            except (OfflineError, IntegrityError):  # not cached, or a bad copy now deleted
+                pass
+        reason = hub_unreachable(source, options)
+        if reason is not None:
+            try:
+                model = fetch_hub_model(source, replace(options, local_files_only=True))
+            except OfflineError:
+                raise DownloadError(
+                    f"The Hub ({hub_endpoint() or 'huggingface.co'}) cannot be reached "
+                    f"({reason}) and {source.describe()} is not in the cache. Check your "
+                    "connection (and HF_ENDPOINT or proxy settings), or load a directory "
+                    "saved by stylezoo."
+                ) from None
+            logger.warning(
+                "The Hub cannot be reached (%s); using the cached copy of %s.",
+                reason,
+                source.describe(),
+            )
+            return model
     config = _hub_file(source, "config.json", source.revision, options)
     # Pin the commit config.json came from, so every file is from the same snapshot.
     commit = config.parent.name
@@ -212,6 +248,30 @@ def hub_reachable(source: HubSource, options: HubOptions) -> bool | str:
     huggingface_hub retries an unreachable Hub for ~20 s before giving up; a registry
     record has an upstream fallback, so it asks first and falls back at once.
     """
+    exc = _head_config(source, options)
+    return True if exc is None else f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def hub_unreachable(source: HubSource, options: HubOptions) -> str | None:
+    """Why the Hub cannot be reached at all (no connection, a timeout, a 5xx), or ``None``.
+
+    An answer about the repository itself (not found, private, gated) means the Hub is
+    reachable: those are reported by the download, with their own messages.
+    """
+    from huggingface_hub import errors
+
+    exc = _head_config(source, options)
+    if exc is None or isinstance(exc, errors.EntryNotFoundError):
+        return None
+    if isinstance(exc, errors.HfHubHTTPError):
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        if status is not None and status < 500:
+            return None
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+def _head_config(source: HubSource, options: HubOptions) -> Exception | None:
     from huggingface_hub import errors, get_hf_file_metadata, hf_hub_url
 
     # huggingface_hub re-exports its HTTP client's base error without listing it in __all__.
@@ -223,5 +283,5 @@ def hub_reachable(source: HubSource, options: HubOptions) -> bool | str:
     try:
         get_hf_file_metadata(url, token=options.token, timeout=10)
     except (HTTPError, errors.EntryNotFoundError, OSError) as exc:
-        return f"{type(exc).__name__}: {first_line(exc)}"
-    return True
+        return exc
+    return None

@@ -100,7 +100,7 @@ def fetch_record(
         reachable = hub_reachable(hub, options)
         if reachable is True:
             try:
-                return fetch_hub_model(hub, options)
+                return fetch_hub_model(hub, options, probe=False)  # just asked
             except DownloadError as exc:
                 reachable = str(exc)
         reasons.append(f"Hub copy {hub.describe()}: {reachable}")

@@ -7,6 +7,7 @@ Downloads go to ``<stylezoo cache>/downloads/``, named by a hash of the URL, thr
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 RETRY_WAITS: tuple[float, ...] = (1.0, 2.0, 4.0)
 TIMEOUT_SECONDS = 30.0
 _CHUNK = 1 << 20
+#: Socket errors that mean this machine has no route to anywhere (not a busy server).
+_NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN})
 
 
 def download_name(url: str) -> str:
@@ -89,7 +92,14 @@ def download(url: str, destination: Path, *, label: str = "") -> Path:
                 ) from exc
             failures.append(f"HTTP {exc.code}")
         except (OSError, ValueError) as exc:  # URLError, resets, timeouts, short bodies
-            reason = getattr(exc, "reason", None)
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, OSError) and reason.errno in _NO_ROUTE:
+                # No network at all: as with DNS below, waiting will not bring it back.
+                raise DownloadError(
+                    f"Could not download {url}: the network is unreachable ({reason}). Check "
+                    "your connection, or download the file elsewhere and run "
+                    "`stylezoo convert NAME FILE -o DIR`."
+                ) from exc
             if isinstance(reason, socket.gaierror):
                 # The host name does not resolve (typically: no network): retrying only
                 # makes an offline machine wait.
