@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import CheckpointError, InvalidOptionError
+from ..errors import CheckpointError, InvalidOptionError, StylezooError
 from ..family import Family, ModelSpec
 from ..plugins import get_family, get_record
 from ..registry import Record
-from .integrity import sha256_file
+from .integrity import first_line, sha256_file
 from .loading import Fitted, fit
 
 PathLike = str | os.PathLike[str]
@@ -46,9 +46,25 @@ def convert_checkpoints(
     record = get_record(family_or_name) if "/" in family_or_name else None
     family = get_family(record.family if record else family_or_name)
     family.require_converter()
-    files = checkpoint_files(checkpoint, family)
+    if config is not None and not isinstance(config, Mapping):
+        raise InvalidOptionError(
+            f"config must be a dict of {family.name} build options, got {type(config).__name__}."
+        )
+    # The options first: a wrong --set fails at once, before any file is read.
     full_config = family.complete_config({**(record.config if record else {}), **(config or {})})
-    state_dicts = family.convert(files, full_config)
+    files = checkpoint_files(checkpoint, family)
+    try:
+        state_dicts = family.convert(files, full_config)
+    except StylezooError:
+        raise
+    except Exception as exc:  # a converter meeting a file it does not understand
+        names = ", ".join(repr(str(path)) for path in files.values())
+        raise CheckpointError(
+            f"The {family.name} converter (plugin {family.plugin or '?'}) could not read "
+            f"{names} ({type(exc).__name__}: {first_line(exc)}). Check that it is an official "
+            f"{family.name} checkpoint (not another family's, or a training state); if it "
+            "is, report this to the plugin's authors."
+        ) from exc
     converted = {
         "converted_from": {
             role: {"file": path.name, "sha256": sha256_file(path)} for role, path in files.items()
@@ -91,9 +107,9 @@ def checkpoint_files(
     """The checkpoint file of every role of ``family``, each checked to exist."""
     roles = family.roles
     if isinstance(checkpoint, Mapping):
-        files = {str(role): Path(path) for role, path in checkpoint.items()}
+        files = {str(role): _checkpoint_path(path, str(role)) for role, path in checkpoint.items()}
     elif len(roles) == 1:
-        files = {roles[0]: Path(checkpoint)}
+        files = {roles[0]: _checkpoint_path(checkpoint, roles[0])}
     else:
         raise InvalidOptionError(
             f"The {family.name} family has several weight files ({', '.join(roles)}); pass a "
@@ -106,6 +122,20 @@ def checkpoint_files(
             f"{sorted(files)}."
         )
     for role, path in files.items():
+        if path.is_dir():
+            raise CheckpointError(
+                f"Checkpoint {str(path)!r} ({role}) is a directory; pass the official weights "
+                "file (e.g. latest_net_G.pth). A directory saved by stylezoo needs no "
+                "conversion: load it."
+            )
         if not path.is_file():
             raise CheckpointError(f"Checkpoint {str(path)!r} ({role}) does not exist.")
     return files
+
+
+def _checkpoint_path(value: Any, role: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidOptionError(
+            f"The {role} checkpoint must be a file path, got {type(value).__name__}."
+        )
+    return Path(value)

@@ -50,6 +50,11 @@ def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
     return _DIGESTS[key]
 
 
+def is_sha256(value: object) -> bool:
+    """Whether ``value`` is a sha256 hex digest (64 lowercase hex digits)."""
+    return isinstance(value, str) and bool(_HEX64.match(value))
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, for one-line error messages."""
     lines = str(exc).strip().splitlines()
@@ -98,15 +103,18 @@ def check_safetensors(path: Path) -> str | None:
             if header_size > min(_MAX_HEADER, size - 8):
                 return "is not a safetensors file (bad header size)"
             header = json.loads(handle.read(header_size))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return f"is not a readable safetensors file ({exc})"
     if not isinstance(header, dict):
         return "is not a safetensors file (header is not a JSON object)"
-    ends = [
-        entry["data_offsets"][1]
-        for key, entry in header.items()
-        if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry
-    ]
+    try:
+        ends = [
+            int(entry["data_offsets"][1])
+            for key, entry in header.items()
+            if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry
+        ]
+    except (TypeError, ValueError, IndexError, KeyError):
+        return "is not a safetensors file (malformed data_offsets in its header)"
     expected = 8 + header_size + max(ends, default=0)
     if size < expected:
         return f"is truncated ({size} of {expected} bytes)"
@@ -116,7 +124,10 @@ def check_safetensors(path: Path) -> str | None:
 
 
 def _problem(
-    path: Path, expected: Expected, check: Callable[[Path], str | None] | None
+    path: Path,
+    expected: Expected,
+    check: Callable[[Path], str | None] | None,
+    hash_source: str = "its published hash",
 ) -> tuple[str, str | None, str | None] | None:
     """(what is wrong, expected hash, actual hash), or ``None`` when the file is good."""
     if check is not None:
@@ -128,8 +139,34 @@ def _problem(
         want = want.lower()
         actual = file_hash(path, want)
         if actual != want:
-            return "does not match its published hash", want, actual
+            return f"does not match {hash_source}", want, actual
     return None
+
+
+def read_digest(path: Path) -> str | None:
+    """The sha256 stored in the digest file ``path`` (see :func:`write_digest`), if any.
+
+    A missing, unreadable or malformed digest file counts as none (and is logged).
+    """
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logger.warning("Ignoring the unreadable digest file %s (%s).", path, exc)
+        return None
+    if not is_sha256(text):
+        logger.warning("Ignoring the malformed digest file %s.", path)
+        return None
+    return text
+
+
+def write_digest(path: Path, digest: str) -> None:
+    """Store ``digest`` in ``path`` atomically (a reader sees the old file or the new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.incomplete")
+    partial.write_text(digest + "\n", encoding="ascii")
+    os.replace(partial, path)
 
 
 def forget_file(path: Path) -> None:
@@ -147,6 +184,11 @@ def verify_file(
     check: Callable[[Path], str | None] | None = None,
     forget: Callable[[Path], None] = forget_file,
     allow_refetch: bool = True,
+    hash_source: str = "its published hash",
+    changed: str = (
+        "The server may be serving a different file than the record describes: report it, "
+        "or point stylezoo at a good local copy (`stylezoo convert` / a saved directory)."
+    ),
 ) -> Path:
     """Fetch a file and check it; a bad file is deleted and fetched once more.
 
@@ -157,13 +199,15 @@ def verify_file(
         check: a layout check returning what is wrong, or ``None``.
         forget: deletes a bad file from its cache.
         allow_refetch: ``False`` when offline: a bad file is deleted and reported.
+        hash_source: what the expected hash is, for messages.
+        changed: what to do when a fresh copy does not match either.
 
     Raises:
         IntegrityError: the second copy is bad too (or no second copy could be fetched);
             the message names the file and both hashes.
     """
     path = fetch(False)
-    problem = _problem(path, expected, check)
+    problem = _problem(path, expected, check, hash_source)
     if problem is None:
         return path
     logger.warning("%s %s; deleting it and downloading it again.", label, problem[0])
@@ -175,14 +219,12 @@ def verify_file(
             "Go online and load it again, or run `stylezoo download`."
         )
     path = fetch(True)
-    problem = _problem(path, expected, check)
+    problem = _problem(path, expected, check, hash_source)
     if problem is None:
         return path
     forget(path)
     raise IntegrityError(
-        f"{label} {_describe(problem)}, twice in a row (the bad copy was deleted). The server "
-        "may be serving a different file than the record describes: report it, or point "
-        "stylezoo at a good local copy (`stylezoo convert` / a saved directory)."
+        f"{label} {_describe(problem)}, twice in a row (the bad copy was deleted). {changed}"
     )
 
 

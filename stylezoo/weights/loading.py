@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from ..errors import WeightsError
+from ..errors import PluginError, StylezooError, WeightsError
 from ..family import Family, ModelSpec
 from ..plugins import families, get_family
 
@@ -58,8 +58,7 @@ def fit(spec: ModelSpec, state_dicts: StateDicts) -> Fitted:
     config = family.complete_config(spec.config)
     spec = replace(spec, config=config)
     label = spec.name or spec.family
-    with torch.device("meta"):
-        networks = family.build_networks(config)
+    networks = build_on_meta(family, config)
     if set(networks) != set(state_dicts):
         raise WeightsError(
             f"{label}: weights for roles {sorted(state_dicts)} but the {spec.family} family "
@@ -99,7 +98,31 @@ def assemble(
         }
         network.load_state_dict(cast, strict=True, assign=True)
         _check_materialised(network, label)
-    return fitted.family.translator(fitted.networks, fitted.spec)
+    try:
+        return fitted.family.translator(fitted.networks, fitted.spec)
+    except StylezooError:
+        raise
+    except Exception as exc:
+        raise _plugin_failed(fitted.family, "make its translator", exc) from exc
+
+
+def build_on_meta(family: Family, config: Mapping[str, Any]) -> dict[str, nn.Module]:
+    """The family's networks built on the meta device; a plugin that fails is a PluginError."""
+    try:
+        with torch.device("meta"):
+            return family.build_networks(config)
+    except StylezooError:
+        raise
+    except Exception as exc:
+        raise _plugin_failed(family, "build its networks", exc) from exc
+
+
+def _plugin_failed(family: Family, what: str, exc: Exception) -> PluginError:
+    return PluginError(
+        f"The {family.name} family (plugin {family.plugin or '?'}) failed to {what}: "
+        f"{type(exc).__name__}: {exc}. This is a bug in the plugin; report it to its authors "
+        "(`stylezoo plugins` lists where each family comes from)."
+    )
 
 
 def load_files(
@@ -125,12 +148,11 @@ def load_files(
 
 def read_safetensors(path: Path, device: torch.device) -> dict[str, torch.Tensor]:
     """Read a safetensors file straight onto ``device``; corrupt files raise WeightsError."""
-    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
         return load_file(str(path), device=str(device))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # SafetensorError, OSError, …: any failure to read the file
         raise WeightsError(
             f"{str(path)!r} is not a readable safetensors file ({exc}). It may be truncated or "
             "in another format; delete it and save, convert or download the model again."
@@ -170,7 +192,18 @@ def check_keys(module: nn.Module, state: Mapping[str, torch.Tensor], label: str)
         for k in expected
         if k in state and state[k].shape != expected[k].shape
     ]
-    if missing or unexpected or wrong_shape:
+    # Floats may come in another precision (they are cast); integers, booleans and complex
+    # numbers where the network keeps floats (or the other way round) cannot be.
+    wrong_dtype = [
+        f"{k}: file {state[k].dtype} vs network {expected[k].dtype}"
+        for k in expected
+        if k in state
+        and (
+            state[k].is_floating_point() != expected[k].is_floating_point()
+            or state[k].is_complex() != expected[k].is_complex()
+        )
+    ]
+    if missing or unexpected or wrong_shape or wrong_dtype:
         parts = []
         if missing:
             parts.append(f"missing keys {_short(missing)}")
@@ -178,6 +211,8 @@ def check_keys(module: nn.Module, state: Mapping[str, torch.Tensor], label: str)
             parts.append(f"unexpected keys {_short(unexpected)}")
         if wrong_shape:
             parts.append(f"shape mismatches {_short(wrong_shape)}")
+        if wrong_dtype:
+            parts.append(f"dtype mismatches {_short(wrong_dtype)}")
         raise WeightsError(
             f"The weights do not fit the {label} network: {'; '.join(parts)}. They belong to "
             "another architecture or configuration (check the config, e.g. netG, ngf, norm, "
@@ -212,8 +247,7 @@ def guess_family(state_dicts: StateDicts, *, exclude: str = "") -> str | None:
         if name == exclude or set(family.roles) != set(state_dicts):
             continue
         try:
-            with torch.device("meta"):
-                networks = family.build_networks(family.complete_config({}))
+            networks = build_on_meta(family, family.complete_config({}))
             fits = all(
                 set(networks[role].state_dict())
                 == set(drop_unused_norm_stats(networks[role], state_dicts[role]))

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,9 +28,23 @@ from ..plugins import get_family, get_record
 from ..registry import Record
 from .cache import cache_root, is_offline, record_cache_dir
 from .convert import convert_checkpoints, model_spec
-from .directory import LocalModel, is_model_directory, local_model, save_directory
+from .directory import (
+    LocalModel,
+    is_model_directory,
+    local_model,
+    save_directory,
+    verified,
+    weights_problem,
+)
 from .hub import HF_HUB_PREFIX, HubOptions, HubSource, fetch_hub_model, hub_reachable
-from .integrity import check_safetensors, forget_file, sha256_file, verify_file
+from .integrity import (
+    check_safetensors,
+    forget_file,
+    read_digest,
+    sha256_file,
+    verify_file,
+    write_digest,
+)
 from .locking import file_lock
 from .package import package_files
 from .upstream import download, download_name, extract_member
@@ -54,7 +68,7 @@ def resolve(
             raise InvalidOptionError(
                 f"revision={revision!r} applies to Hub sources; {text!r} is a local directory."
             )
-        return local_model(path)
+        return verified(local_model(path))
     if text.startswith(HF_HUB_PREFIX):
         return fetch_hub_model(HubSource.parse(text, revision), options)
     if looks_like_path(text):
@@ -161,6 +175,9 @@ def _converted_copy(target: Path) -> tuple[LocalModel | None, str | None]:
         issue = check_safetensors(path)
         if issue:
             return None, f"{path.name} {issue}"
+    problem = weights_problem(model)  # e.g. a flipped bit: same layout, other bytes
+    if problem is not None:
+        return None, problem
     return model, None
 
 
@@ -175,12 +192,13 @@ def convert_upstream(record: Record, options: HubOptions) -> LocalModel:
         model, _ = _converted_copy(record_cache_dir(record, options.cache_dir))
         if model is not None:
             return model
+        root = cache_root(options.cache_dir)
         files = {
-            role: fetch_upstream_file(source, cache_root(options.cache_dir))
-            for role, source in record.upstream.items()
+            role: fetch_upstream_file(source, root) for role, source in record.upstream.items()
         }
         model = _convert_into_cache(record, files, options)
-        for path in files.values():
+        for role, path in files.items():
+            remember_upstream_file(record.upstream[role], path, root)  # it converted: trust it
             forget_file(path)  # converted now; archives (shared by records) stay
     return model
 
@@ -226,33 +244,92 @@ def fetch_upstream_file(source: Mapping[str, Any], root: Path) -> Path:
     ``source`` is a record's upstream entry: ``url``, ``member`` (a file inside a tar or
     zip archive; only that member is extracted) and ``sha256`` (of the weights file itself,
     i.e. of the member for archives). A mismatch is deleted and downloaded once more.
+
+    Files without a published sha256 are trusted on first use: once a download has been
+    converted, :func:`remember_upstream_file` stores its digest (and its archive's) under
+    ``<cache>/digests/``, and every later use of the cached file, or of a new download of
+    it, is checked against that digest like a published one.
     """
     url = str(source["url"])
     member = source.get("member")
+    published = source.get("sha256")
     archive = _archive_path(source, root)
     label = f"{url}" + (f" (member {member})" if member else "")
 
-    def fetch(force: bool) -> Path:
+    def download_archive(force: bool) -> Path:
         if force:
             forget_file(archive)
-        download(url, archive, label=PurePosixPath(member or archive.name).name)
+        return download(url, archive, label=PurePosixPath(member or archive.name).name)
+
+    def fetch(force: bool) -> Path:
         if not member:
-            return archive
+            return download_archive(force)
+        # The archive outlives its members (records share it): check it on every use.
+        _verify_trusted(download_archive, archive, root, label=url, force=force)
         # Members of one archive often share a base name (every CUT model is
         # .../latest_net_G.pth), so the member's full path picks the file name.
-        tag = hashlib.sha256(str(member).encode()).hexdigest()[:12]
-        destination = (
-            archive.with_name(archive.name + ".members") / f"{tag}-{PurePosixPath(member).name}"
-        )
+        destination = _member_path(archive, str(member))
         if force:
             forget_file(destination)
         return extract_member(archive, str(member), destination)
 
     with file_lock(archive.with_name(archive.name + ".lock"), label=f"downloading {url}"):
-        path = verify_file(fetch, expected=source.get("sha256"), label=label)
-    if not source.get("sha256"):
+        if published:
+            path = verify_file(fetch, expected=published, label=label)
+        else:
+            target = _member_path(archive, str(member)) if member else archive
+            path = _verify_trusted(fetch, target, root, label=label)
+    if not published:
         logger.info("%s has no published sha256; it hashes to %s.", label, sha256_file(path))
     return path
+
+
+def remember_upstream_file(source: Mapping[str, Any], path: Path, root: Path) -> None:
+    """Trust ``path`` (the file of ``source``, just converted) from now on: store its digest,
+    and its archive's, unless a published sha256 already vouches for it."""
+    archive = _archive_path(source, root)
+    if not source.get("sha256"):
+        _remember(path, root)
+    if source.get("member") and archive.is_file():
+        _remember(archive, root)
+
+
+def _remember(path: Path, root: Path) -> None:
+    digest_file = _digest_path(path, root)
+    if read_digest(digest_file) is None:
+        write_digest(digest_file, sha256_file(path))
+
+
+def _verify_trusted(
+    fetch: Callable[[bool], Path], target: Path, root: Path, *, label: str, force: bool = False
+) -> Path:
+    """``fetch`` checked against the digest stored when ``target`` was first trusted, if any."""
+    digest_file = _digest_path(target, root)
+    trusted = read_digest(digest_file)
+    if trusted is None:
+        return fetch(force)
+    return verify_file(
+        lambda again: fetch(force or again),
+        expected=trusted,
+        label=label,
+        hash_source=f"the sha256 recorded when it was first downloaded ({digest_file})",
+        changed=(
+            "The server now serves a different file than the one first downloaded and "
+            f"converted on this machine. If the change is expected, delete {digest_file} to "
+            "trust the new file; otherwise report it to the record's maintainers."
+        ),
+    )
+
+
+def _member_path(archive: Path, member: str) -> Path:
+    tag = hashlib.sha256(member.encode()).hexdigest()[:12]
+    return archive.with_name(archive.name + ".members") / f"{tag}-{PurePosixPath(member).name}"
+
+
+def _digest_path(path: Path, root: Path) -> Path:
+    """Where the first-use digest of a file under ``root/downloads`` is kept."""
+    relative = path.relative_to(root / "downloads")
+    return root / "digests" / relative.with_name(relative.name + ".sha256")
 
 
 def _archive_path(source: Mapping[str, Any], root: Path) -> Path:
