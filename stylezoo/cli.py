@@ -7,11 +7,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidOptionError, StylezooError
+from .errors import InvalidOptionError, OutputError, StylezooError
+from .family import check_options
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
@@ -60,19 +62,29 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+#: Python spellings people type for JSON's true, false and null.
+_PYTHON_LITERALS = {"True": True, "False": False, "None": None}
+
+
 def _parse_value(text: str) -> Any:
+    """A ``--set``/``--option`` value: JSON when it parses (numbers, true, lists, …), the
+    Python spellings True, False and None, else the text itself."""
+    if text.strip() in _PYTHON_LITERALS:
+        return _PYTHON_LITERALS[text.strip()]
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return text
 
 
-def _parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
+def _parse_settings(pairs: Iterable[str], flag: str = "--set") -> dict[str, Any]:
     settings = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise StylezooError(f"--set expects key=value, got {pair!r}.")
+        if not sep or not key.strip():
+            raise InvalidOptionError(
+                f"{flag} expects KEY=VALUE (e.g. {flag} ngf=32), got {pair!r}."
+            )
         settings[key.strip()] = _parse_value(value)
     return settings
 
@@ -88,7 +100,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         for item in args.checkpoint:
             role, sep, path = item.partition("=")
             if not sep:
-                raise StylezooError(
+                raise InvalidOptionError(
                     f"With several checkpoints, name each one's role: ROLE=PATH (got {item!r})."
                 )
             checkpoints[role] = path
@@ -96,7 +108,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         args.family,
         checkpoints,
         args.output,
-        config=_parse_settings(args.set),
+        config=_parse_settings(args.set, "--set"),
         overwrite=args.overwrite,
     )
     print(out)
@@ -130,6 +142,9 @@ def _output_path(source: Path, inputs: Sequence[str], out_dir: Path) -> Path:
 
 
 def _save_atomically(image: Any, target: Path) -> None:
+    """Write ``image`` to a hidden temporary file beside ``target``, then rename it over
+    ``target``: an interrupted write never leaves a partial image under the output's name,
+    and the temporary file is removed whatever happens."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
@@ -149,20 +164,74 @@ def _format_for(target: Path) -> str:
     return Image.EXTENSION.get(target.suffix.lower(), "PNG")
 
 
+def _check_output_folder(out_dir: Path, inputs: Sequence[str]) -> None:
+    """Refuse an output folder that cannot be written, before the model is loaded."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(
+            f"-o {str(out_dir)!r} is an existing file; translate writes a folder of images. "
+            "Pass a folder (created if missing)."
+        )
+    resolved = out_dir.resolve()
+    for item in inputs:
+        if Path(item).is_dir() and Path(item).resolve() == resolved:
+            raise OutputError(
+                f"-o {str(out_dir)!r} is the input folder {item!r}: every output would "
+                "overwrite its input. Choose another output folder."
+            )
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"-o {str(out_dir)!r} lies under {str(existing)!r}, which is a file, not a folder. "
+            "Choose another output folder."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"-o {str(out_dir)!r}: {str(existing)!r} is not writable. Choose a folder you can "
+            "write to, or change its permissions."
+        )
+
+
+def _make_output_folder(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot create the output folder {str(out_dir)!r}: {exc.strerror or exc}. Choose "
+            "a folder you can write to."
+        ) from exc
+
+
+def _check_options_once(translator: Any, options: dict[str, Any]) -> None:
+    """Check --option values before the first image, so a typo fails once, at once."""
+    declared = getattr(translator, "options", None)
+    if not isinstance(declared, Mapping):
+        return
+    checked = check_options(declared, options, f"{translator.spec.family} option")
+    prepare = getattr(translator, "prepare_options", None)
+    if callable(prepare):
+        prepare(checked)  # reads a style image, checks combinations
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .api import load
     from .image import open_image
 
-    translator = load(args.model, device=args.device, dtype=args.dtype)
-    options = _parse_settings(args.option)
+    options = _parse_settings(args.option, "--option")
     files = _collect_inputs(args.inputs)
     if not files:
         raise StylezooError(f"No images found in {', '.join(args.inputs)}.")
     out_dir = Path(args.output)
+    _check_output_folder(out_dir, args.inputs)
+    translator = load(args.model, device=args.device, dtype=args.dtype)
+    _check_options_once(translator, options)
+    _make_output_folder(out_dir)
     resolved_inputs = {f.resolve() for f in files if f.exists()}
     failures: list[tuple[Path, str]] = []
+    skipped = 0
     progress = tqdm(files, unit="image", disable=len(files) < 2 or args.quiet, file=sys.stderr)
     for source in progress:
         target = _output_path(source, args.inputs, out_dir)
@@ -172,6 +241,9 @@ def cmd_translate(args: argparse.Namespace) -> int:
             failures.append(
                 (source, f"output {target} would overwrite an input; choose another -o directory")
             )
+            continue
+        if args.skip_existing and target.exists():
+            skipped += 1
             continue
         try:
             image = open_image(source)
@@ -186,13 +258,16 @@ def cmd_translate(args: argparse.Namespace) -> int:
             continue
         if not args.quiet and len(files) < 2:
             print(target)
+    if skipped and not args.quiet:
+        print(f"skipped {skipped} of {len(files)} image(s): their output already exists")
     if failures:
         print(f"{len(failures)} of {len(files)} image(s) failed:", file=sys.stderr)
         for source, reason in failures:
             print(f"  {source}: {reason}", file=sys.stderr)
         return 1
+    translated = len(files) - skipped
     if len(files) > 1 and not args.quiet:
-        print(f"translated {len(files)} images into {out_dir}")
+        print(f"translated {translated} images into {out_dir}")
     return 0
 
 
@@ -343,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a family option, e.g. alpha=0.5 (value parsed as JSON when possible)",
     )
+    p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="skip inputs whose output already exists (to finish an interrupted run)",
+    )
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_translate)
 
@@ -360,8 +440,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns its exit status.
+
+    0: done. 1: some images (translate) or plugins (plugins) failed, each listed. 2: a
+    usage error or a :class:`~stylezoo.StylezooError`, printed as one ``error:`` line.
+    3: an unexpected error (a bug), printed as one line; ``-v`` adds the traceback.
+    130: interrupted.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error argparse has printed
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -369,10 +459,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except StylezooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`stylezoo list | head`)
+        _silence_stdout()
+        return 141
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (a bug in stylezoo or "
+            "a plugin: please report it; -v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover
