@@ -29,7 +29,7 @@ DEFAULT_MODEL = "multistyle/android-26"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_MODEL, help="registry name or directory")
-    parser.add_argument("--style", type=int, default=7, help="style index (multistyle models)")
+    parser.add_argument("--style", type=int, default=19, help="style index (multistyle models)")
     parser.add_argument("--output", default="out", help="folder for the results")
     args = parser.parse_args()
     out_dir = Path(args.output)
