@@ -1,0 +1,200 @@
+"""The arbitrary translator: any image (or a blend of several) as the style, at any size."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from stylezoo import image as imagelib
+from stylezoo.errors import InvalidImageError, InvalidOptionError
+from stylezoo.family import Option, check_options
+from stylezoo.image import LUMA
+from stylezoo.translator import ImageTranslator
+
+#: The predictor's training size: style images are centre-cropped to a square of this side.
+DEFAULT_STYLE_SIZE = 256
+_IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
+
+
+class ArbitraryTranslator(ImageTranslator):
+    """Any picture as the style (Ghiasi et al., 2017): a style predictor maps the style image
+    to a 100-d vector and the transformer paints the content with it.
+
+    The content runs at its own size (no resizing; the network's output is cropped to the
+    input's size). The predictor always runs in float32 (it is small, and its vector is
+    sensitive); the transformer runs in the model's dtype.
+
+    Example:
+        >>> t = stylezoo.load("arbitrary/magenta")
+        >>> t.translate("photo.jpg", style="painting.jpg")
+        >>> t.translate("photo.jpg", style=["a.jpg", "b.jpg"], style_weights=[0.3, 0.7])
+        >>> t.translate("photo.jpg", style="painting.jpg", strength=0.5)  # half-way styles
+    """
+
+    options = {
+        "style": Option(
+            None,
+            "the style image (PIL image, array, tensor in [0, 1] or path), or a list to blend",
+        ),
+        "style_weights": Option(
+            None, "one weight per style image (non-negative, normalised to sum to 1)"
+        ),
+        "style_size": Option(
+            DEFAULT_STYLE_SIZE,
+            "styles are centre-cropped to a square and resized to this side, as the predictor "
+            "was trained (None: the style as it is)",
+            kind="int",
+            minimum=16,
+        ),
+        "strength": Option(
+            1.0,
+            "0 = the content's own style, 1 = the style's: interpolates the two style "
+            "vectors, as the paper does",
+            minimum=0,
+            maximum=1,
+        ),
+        "preserve_color": Option(
+            False, "keep the content's colours: the stylised brightness with its chroma"
+        ),
+    }
+
+    def __init__(self, networks: Any, spec: Any) -> None:
+        super().__init__(networks, spec)
+        self.networks["predictor"].float()
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The transformer's dtype (the predictor always runs in float32)."""
+        return next(self.networks["transformer"].parameters()).dtype
+
+    def to(self, device: Any = None, dtype: Any = None) -> ArbitraryTranslator:
+        super().to(device, dtype)
+        self.networks["predictor"].float()  # see the class docstring
+        return self
+
+    def translate(self, image: Any, *, batch_size: int = 1, **options: Any) -> Any:
+        """Stylise an image (or a list); style images are read and prepared once."""
+        checked = check_options(self.options, options, f"{self.spec.family} option")
+        return super().translate(image, batch_size=batch_size, **self.prepare_options(checked))
+
+    def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Style images → prepared float32 tensors; weights normalised (idempotent)."""
+        options = dict(options)
+        raw = options.get("style")
+        if raw is None:
+            raise InvalidOptionError(
+                "The arbitrary family needs a style image: pass style=<image>, e.g. "
+                "t.translate(photo, style='painting.jpg'), or style=[a, b] with "
+                "style_weights=[…] to blend styles."
+            )
+        items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+        if not items:
+            raise InvalidOptionError("style is an empty list; pass at least one style image.")
+        names = ["style"] if len(items) == 1 else [f"style {i}" for i in range(len(items))]
+        options["style"] = [
+            _prepare_style(item, name, options["style_size"])
+            for item, name in zip(items, names, strict=True)
+        ]
+        options["style_weights"] = _normalise_weights(options["style_weights"], len(items))
+        return options
+
+    def style_vector(self, image: torch.Tensor, style_size: int | None) -> torch.Tensor:
+        """The predictor's [1, 100] vector of one 3×H×W float image in [0, 1]."""
+        pixels = _square(image, style_size)[None] if style_size else image[None]
+        return self.run("predictor", pixels.float()).float()
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        source: torch.Tensor,
+        style: Sequence[torch.Tensor],
+        style_weights: Sequence[float],
+        style_size: int | None,
+        strength: float,
+        preserve_color: bool,
+    ) -> torch.Tensor:
+        vector = sum(
+            weight * self.style_vector(image, style_size)
+            for image, weight in zip(style, style_weights, strict=True)
+        )
+        assert isinstance(vector, torch.Tensor)
+        vector = vector.expand(x.shape[0], -1)
+        if strength != 1.0:
+            own = torch.cat([self.style_vector(content, style_size) for content in source])
+            vector = torch.lerp(own, vector, strength)
+        out = self.run("transformer", x, vector)
+        if not preserve_color:
+            return out
+        height, width = source.shape[-2:]
+        out = out[..., :height, :width].float()
+        photo = source.to(out.device)
+        luma = torch.tensor(LUMA, device=out.device).view(1, 3, 1, 1)
+        return photo + ((out - photo) * luma).sum(1, keepdim=True)
+
+
+def _square(image: torch.Tensor, size: int | None) -> torch.Tensor:
+    """Centre crop to a square, resized to ``size`` (bilinear, antialiased)."""
+    height, width = image.shape[-2:]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = image[:, top : top + side, left : left + side]
+    if size is None or side == size:
+        return square
+    return F.interpolate(
+        square[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True
+    )[0]
+
+
+def _prepare_style(item: Any, name: str, style_size: int | None) -> torch.Tensor:
+    if not isinstance(item, _IMAGE_KINDS):
+        raise InvalidOptionError(
+            f"{name} must be an image (PIL image, numpy array, float tensor in [0, 1] or a "
+            f"file path), or style must be a list of those; got {type(item).__name__}."
+        )
+    if isinstance(item, torch.Tensor) and item.ndim == 4 and item.shape[0] != 1:
+        raise InvalidOptionError(
+            f"{name} is a batch of {item.shape[0]} images; pass one style image, or a list "
+            "of images (style=[a, b]) to blend styles."
+        )
+    try:
+        rgb = imagelib.prepare(item, name=name).rgb
+    except InvalidImageError as exc:
+        raise InvalidOptionError(str(exc)) from exc
+    if min(rgb.shape[-2:]) < 16:
+        raise InvalidOptionError(
+            f"{name} is {rgb.shape[-1]}×{rgb.shape[-2]} pixels; the style predictor needs at "
+            "least 16 pixels a side. Pass a larger style image."
+        )
+    return _square(rgb, style_size) if style_size else rgb
+
+
+def _normalise_weights(value: Any, count: int) -> list[float]:
+    if value is None:
+        return [1.0 / count] * count
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().flatten().tolist()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise InvalidOptionError(f"style_weights must be a list of numbers, got {value!r}.")
+    weights = list(value)
+    if len(weights) != count:
+        raise InvalidOptionError(
+            f"style_weights has {len(weights)} value(s) for {count} style image(s); give one "
+            "weight per style (they are normalised to sum to 1)."
+        )
+    if any(isinstance(w, bool) or not isinstance(w, Real) or not math.isfinite(w) for w in weights):
+        raise InvalidOptionError(f"style_weights must be finite numbers; got {weights!r}.")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise InvalidOptionError(
+            f"style_weights must be non-negative and not all zero; got {weights!r}."
+        )
+    total = float(sum(weights))
+    return [float(w) / total for w in weights]
