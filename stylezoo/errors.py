@@ -51,6 +51,14 @@ class InvalidOptionError(StylezooError, ValueError):
     """A translate/load/convert option has a value that cannot be used."""
 
 
+class InvalidOptionImageError(InvalidOptionError, InvalidImageError):
+    """An image given as an option value (a style, a mask) that is not usable.
+
+    Catchable as either class; being an InvalidOptionError makes the CLI stop at once
+    instead of reporting the same bad style once for every input image.
+    """
+
+
 class InvalidModelConfigError(InvalidModelDirectoryError, InvalidOptionError):
     """A saved model's ``config.json`` holds a build option its family does not accept.
 

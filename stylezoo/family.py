@@ -409,3 +409,37 @@ class Family:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} family {self.name!r} roles={list(self.roles)}>"
+
+
+def blend_weights(value: Any, count: int, what: str = "style_weights") -> list[float]:
+    """Blend weights of ``count`` items, normalised to sum to 1 (``None``: equal weights).
+
+    ``value`` is a sequence (or array or tensor) of one finite, non-negative number per item,
+    not all zero; anything else is an :class:`InvalidOptionError` naming ``what``.
+    """
+    if value is None:
+        return [1.0 / count] * count
+    if hasattr(value, "tolist") and not isinstance(value, (list, tuple)):
+        value = value.tolist()  # numpy arrays and torch tensors
+        value = value if isinstance(value, list) else [value]
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidOptionError(f"{what} must be a list of numbers, one per style; got {value!r}.")
+    weights = list(value)
+    if any(
+        isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w)
+        for w in weights
+    ):
+        raise InvalidOptionError(f"{what} must be finite numbers; got {weights!r}.")
+    if len(weights) != count:
+        raise InvalidOptionError(
+            f"{what} has {len(weights)} value(s) for {count} style image(s); give one weight "
+            "per style (they are normalised to sum to 1)."
+        )
+    if any(w < 0 for w in weights):
+        raise InvalidOptionError(f"{what} must not be negative; got {weights!r}.")
+    total = float(sum(weights))
+    if total <= 0:
+        raise InvalidOptionError(
+            f"{what} are all zero ({weights!r}); give at least one style a positive weight."
+        )
+    return [float(w) / total for w in weights]

@@ -140,6 +140,8 @@ def _exif_transpose(image: Image.Image, name: str) -> Image.Image:
     """The image upright; a corrupt EXIF block is an error naming the image."""
     try:
         return ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError):
+        raise  # the pixels themselves cannot be read (a truncated file): the caller says so
     except Exception as exc:  # malformed EXIF raises whatever the parser hits
         raise InvalidImageError(
             f"{name} has unreadable EXIF metadata ({type(exc).__name__}: {exc}). Re-save the "
@@ -389,3 +391,26 @@ def crop(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
+
+
+def prepare_option_image(item: Any, name: str) -> Prepared:
+    """:func:`prepare` for an image given as an option value (a style, a mask): a bad one is
+    an :class:`~stylezoo.errors.InvalidOptionImageError` naming the option."""
+    from .errors import InvalidOptionImageError
+
+    if not isinstance(item, (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)):
+        raise InvalidOptionImageError(
+            f"{name} must be an image (PIL image, numpy array, float tensor in [0, 1] or a "
+            f"file path), or a list of those; got {type(item).__name__}."
+        )
+    if isinstance(item, torch.Tensor) and item.ndim == 4 and item.shape[0] != 1:
+        raise InvalidOptionImageError(
+            f"{name} is a batch of {item.shape[0]} images; pass one image, or a list of "
+            "images (style=[a, b]) to mix styles."
+        )
+    try:
+        return prepare(item, name=name)
+    except InvalidImageError as exc:
+        if isinstance(exc, InvalidOptionImageError):
+            raise
+        raise InvalidOptionImageError(str(exc)) from exc

@@ -88,7 +88,7 @@ def test_the_predictor_stays_float32(shipped: stylezoo.Translator) -> None:
         ({"style": 42}, "must be an image"),
         ({"style": np.zeros((8, 8, 3), np.uint8)}, "at least 16 pixels"),
         ({"style": [STYLE, STYLE], "style_weights": [1]}, "1 value\\(s\\) for 2"),
-        ({"style": STYLE, "style_weights": [-1]}, "non-negative"),
+        ({"style": STYLE, "style_weights": [-1]}, "must not be negative"),
         ({"style": STYLE, "strength": 2}, "'strength' must be a number in \\[0, 1\\]"),
         ({"style": STYLE, "style_size": 4}, "'style_size' must be an integer ≥ 16"),
     ],

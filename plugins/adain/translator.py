@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from stylezoo import image as imagelib
-from stylezoo.errors import InvalidImageError, InvalidOptionError
-from stylezoo.family import Option, check_options
+from stylezoo.errors import InvalidImageError, InvalidOptionError, InvalidOptionImageError
+from stylezoo.family import Option, blend_weights, check_options
 from stylezoo.translator import ImageTranslator
 
 from .model import calc_mean_std, coral
@@ -32,14 +31,6 @@ _ENCODER_STRIDE = 8
 _IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
 # PIL modes whose resize matches torchvision's on the RGB image; others are resized as tensors.
 _PIL_8BIT = {"RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr", "1", "RGBX", "La", "RGBa"}
-
-
-class InvalidOptionImageError(InvalidOptionError, InvalidImageError):
-    """A style or mask that is not a usable image: a bad image given as an option value.
-
-    Catchable as either class; being an InvalidOptionError makes the CLI stop at once
-    instead of reporting the same bad style once for every input image.
-    """
 
 
 class AdaINTranslator(ImageTranslator):
@@ -123,7 +114,7 @@ class AdaINTranslator(ImageTranslator):
         options["style"] = [
             _prepare_style(item, name, style_size) for item, name in zip(items, names, strict=True)
         ]
-        options["style_weights"] = _normalise_weights(options.get("style_weights"), len(items))
+        options["style_weights"] = blend_weights(options.get("style_weights"), len(items))
         if options.get("mask") is not None:
             options["mask"] = _prepare_mask(options["mask"])
         return options
@@ -214,52 +205,15 @@ def _blend(stylised: torch.Tensor, content: torch.Tensor, mask: torch.Tensor) ->
     return weights * output + (1 - weights) * content
 
 
-def _normalise_weights(value: Any, count: int) -> list[float]:
-    if value is None:
-        return [1.0 / count] * count
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().flatten().tolist()
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
-        raise InvalidOptionError(
-            f"style_weights must be a list of numbers, one per style; got {value!r}."
-        )
-    weights = list(value)
-    if any(isinstance(w, bool) or not isinstance(w, Real) or not math.isfinite(w) for w in weights):
-        raise InvalidOptionError(f"style_weights must be finite numbers; got {weights!r}.")
-    if len(weights) != count:
-        raise InvalidOptionError(
-            f"style_weights has {len(weights)} value(s) for {count} style image(s); give one "
-            "weight per style (they are normalised to sum to 1)."
-        )
-    if any(w < 0 for w in weights):
-        raise InvalidOptionError(f"style_weights must not be negative; got {weights!r}.")
-    total = float(sum(weights))
-    if total <= 0:
-        raise InvalidOptionError(
-            f"style_weights are all zero ({weights!r}); give at least one style a positive weight."
-        )
-    return [float(w) / total for w in weights]
-
-
 def _prepare_style(item: Any, name: str, style_size: int | None) -> torch.Tensor:
     """One style image of any kind → 3×H×W float32 in [0, 1] (alpha dropped), resized."""
-    if not isinstance(item, _IMAGE_KINDS):
-        raise InvalidOptionImageError(
-            f"{name} must be an image (PIL image, numpy array, float tensor in [0, 1] or a "
-            f"file path), or style must be a list of those; got {type(item).__name__}."
-        )
-    if isinstance(item, torch.Tensor) and item.ndim == 4 and item.shape[0] != 1:
-        raise InvalidOptionImageError(
-            f"{name} is a batch of {item.shape[0]} images; pass one style image, or a list "
-            "of images (style=[a, b]) to mix styles."
-        )
     if isinstance(item, (str, os.PathLike)):
         item = _open_style(item, name)
     if isinstance(item, Image.Image) and style_size is not None and item.mode in _PIL_8BIT:
         # The official test.py resizes the PIL image (torchvision Resize on PIL = PIL's
         # bilinear resize of the 8-bit image); doing the same keeps its pixels.
         item = _resize_pil_shorter_side(ImageOps.exif_transpose(item).convert("RGB"), style_size)
-    rgb = _prepare_image(item, name).rgb
+    rgb = imagelib.prepare_option_image(item, name).rgb
     if style_size is not None:
         rgb = resize_shorter_side(rgb, style_size)
     height, width = rgb.shape[-2:]
@@ -291,13 +245,6 @@ def _resize_pil_shorter_side(image: Image.Image, size: int) -> Image.Image:
         return image
     height, width = _shorter_side_size(image.height, image.width, size)
     return image.resize((width, height), Image.Resampling.BILINEAR)
-
-
-def _prepare_image(item: Any, name: str) -> imagelib.Prepared:
-    try:
-        return imagelib.prepare(item, name=name)
-    except InvalidImageError as exc:
-        raise InvalidOptionImageError(str(exc)) from exc
 
 
 def resize_shorter_side(rgb: torch.Tensor, size: int) -> torch.Tensor:
@@ -341,7 +288,7 @@ def _prepare_mask(mask: Any) -> torch.Tensor:
             f"mask is a {mask.dtype} array holding only 0 and 1; integer masks are read like "
             "images (0–255 for uint8). Pass mask.astype(bool), or scale it to the full range."
         )
-    prepared = _prepare_image(mask, "mask")
+    prepared = imagelib.prepare_option_image(mask, "mask")
     rgb = prepared.rgb
     if prepared.restore.channels == 1:
         gray = rgb[:1]

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Sequence
-from numbers import Real
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from stylezoo import image as imagelib
-from stylezoo.errors import InvalidImageError, InvalidOptionError
-from stylezoo.family import Option, check_options
+from stylezoo.errors import InvalidOptionError, InvalidOptionImageError
+from stylezoo.family import Option, blend_weights, check_options
 from stylezoo.image import LUMA
 from stylezoo.translator import ImageTranslator
 
 #: The predictor's training size: style images are centre-cropped to a square of this side.
 DEFAULT_STYLE_SIZE = 256
-_IMAGE_KINDS = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
 
 
 class ArbitraryTranslator(ImageTranslator):
@@ -103,7 +97,7 @@ class ArbitraryTranslator(ImageTranslator):
             _prepare_style(item, name, options["style_size"])
             for item, name in zip(items, names, strict=True)
         ]
-        options["style_weights"] = _normalise_weights(options["style_weights"], len(items))
+        options["style_weights"] = blend_weights(options["style_weights"], len(items))
         return options
 
     def style_vector(self, image: torch.Tensor, style_size: int | None) -> torch.Tensor:
@@ -155,46 +149,10 @@ def _square(image: torch.Tensor, size: int | None) -> torch.Tensor:
 
 
 def _prepare_style(item: Any, name: str, style_size: int | None) -> torch.Tensor:
-    if not isinstance(item, _IMAGE_KINDS):
-        raise InvalidOptionError(
-            f"{name} must be an image (PIL image, numpy array, float tensor in [0, 1] or a "
-            f"file path), or style must be a list of those; got {type(item).__name__}."
-        )
-    if isinstance(item, torch.Tensor) and item.ndim == 4 and item.shape[0] != 1:
-        raise InvalidOptionError(
-            f"{name} is a batch of {item.shape[0]} images; pass one style image, or a list "
-            "of images (style=[a, b]) to blend styles."
-        )
-    try:
-        rgb = imagelib.prepare(item, name=name).rgb
-    except InvalidImageError as exc:
-        raise InvalidOptionError(str(exc)) from exc
+    rgb = imagelib.prepare_option_image(item, name).rgb
     if min(rgb.shape[-2:]) < 16:
-        raise InvalidOptionError(
+        raise InvalidOptionImageError(
             f"{name} is {rgb.shape[-1]}×{rgb.shape[-2]} pixels; the style predictor needs at "
             "least 16 pixels a side. Pass a larger style image."
         )
     return _square(rgb, style_size) if style_size else rgb
-
-
-def _normalise_weights(value: Any, count: int) -> list[float]:
-    if value is None:
-        return [1.0 / count] * count
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().flatten().tolist()
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
-        raise InvalidOptionError(f"style_weights must be a list of numbers, got {value!r}.")
-    weights = list(value)
-    if len(weights) != count:
-        raise InvalidOptionError(
-            f"style_weights has {len(weights)} value(s) for {count} style image(s); give one "
-            "weight per style (they are normalised to sum to 1)."
-        )
-    if any(isinstance(w, bool) or not isinstance(w, Real) or not math.isfinite(w) for w in weights):
-        raise InvalidOptionError(f"style_weights must be finite numbers; got {weights!r}.")
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise InvalidOptionError(
-            f"style_weights must be non-negative and not all zero; got {weights!r}."
-        )
-    total = float(sum(weights))
-    return [float(w) / total for w in weights]
