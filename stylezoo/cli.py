@@ -59,6 +59,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         )
     for failure in failures:
         print(f"FAILED {failure['plugin']} ({failure['stage']}): {failure['error']}")
+    if failures:
+        names = ", ".join(sorted({f["plugin"] for f in failures}))
+        print(
+            f"error: {len(failures)} plugin failure(s) ({names}), listed above; the other "
+            "plugins work. Fix or uninstall the failing plugin.",
+            file=sys.stderr,
+        )
     return 1 if failures else 0
 
 
@@ -166,10 +173,13 @@ def _format_for(target: Path) -> str:
 
 def _check_output_folder(out_dir: Path, inputs: Sequence[str]) -> None:
     """Refuse an output folder that cannot be written, before the model is loaded."""
-    if out_dir.exists() and not out_dir.is_dir():
+    from .weights.directory import output_problem
+
+    problem = output_problem(out_dir)
+    if problem is not None:
         raise OutputError(
-            f"-o {str(out_dir)!r} is an existing file; translate writes a folder of images. "
-            "Pass a folder (created if missing)."
+            f"-o {str(out_dir)!r}: {problem}. translate writes a folder of images there; "
+            "choose a folder you can write to (it is created if missing)."
         )
     resolved = out_dir.resolve()
     for item in inputs:
@@ -178,19 +188,6 @@ def _check_output_folder(out_dir: Path, inputs: Sequence[str]) -> None:
                 f"-o {str(out_dir)!r} is the input folder {item!r}: every output would "
                 "overwrite its input. Choose another output folder."
             )
-    existing = out_dir
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(
-            f"-o {str(out_dir)!r} lies under {str(existing)!r}, which is a file, not a folder. "
-            "Choose another output folder."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"-o {str(out_dir)!r}: {str(existing)!r} is not writable. Choose a folder you can "
-            "write to, or change its permissions."
-        )
 
 
 def _make_output_folder(out_dir: Path) -> None:
@@ -261,7 +258,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     if skipped and not args.quiet:
         print(f"skipped {skipped} of {len(files)} image(s): their output already exists")
     if failures:
-        print(f"{len(failures)} of {len(files)} image(s) failed:", file=sys.stderr)
+        print(f"error: {len(failures)} of {len(files)} image(s) failed:", file=sys.stderr)
         for source, reason in failures:
             print(f"  {source}: {reason}", file=sys.stderr)
         return 1

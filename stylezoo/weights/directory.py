@@ -261,6 +261,9 @@ def save_directory(
             "pass overwrite=True (--overwrite on the command line)."
         )
     spec = replace(spec, version=__version__)
+    problem = output_problem(directory)
+    if problem is not None:
+        raise OutputError(f"Cannot write the model directory {str(directory)!r}: {problem}.")
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -303,6 +306,22 @@ def save_directory(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return directory
+
+
+def output_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why a folder cannot be created or written at ``path``, or ``None`` (as far as can be
+    told without writing: permissions are as the OS reports them, which root ignores)."""
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == path and not path.is_dir():
+        return "it is an existing file, not a folder"
+    if not existing.is_dir():
+        return f"it lies under {str(existing)!r}, which is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{str(existing)!r} is not writable"
+    return None
 
 
 def _current_umask() -> int:
