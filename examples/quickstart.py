@@ -18,6 +18,7 @@ stylezoo); then only the translated photo is written.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -39,10 +40,15 @@ def main() -> int:
     from skimage import data
 
     photo = Image.fromarray(data.chelsea())  # CC0 photo bundled with scikit-image, 451×300
-    photo.save(out_dir / "chelsea.png")
+    photo_path = out_dir / "chelsea.png"
+    photo.save(photo_path)
 
     started = time.perf_counter()
-    translator = stylezoo.load(args.model)
+    try:
+        translator = stylezoo.load(args.model)
+    except stylezoo.StylezooError as exc:  # e.g. a model whose extra is not installed
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     multistyle = args.model.startswith("multistyle/") or hasattr(translator, "variants")
     options = {"style": args.style} if multistyle else {}
     result = translator.translate(photo, **options)
@@ -50,7 +56,7 @@ def main() -> int:
     suffix = f"style{args.style}" if multistyle else "translated"
     result_path = out_dir / f"chelsea-{suffix}.png"
     result.save(result_path)
-    written = [result_path]
+    written = [photo_path, result_path]
     if multistyle:
         sheet_path = out_dir / "chelsea-sheet.png"
         stylezoo.contact_sheet(translator, photo, size=192).save(sheet_path)

@@ -128,6 +128,12 @@ def test_the_wheel_ships_the_library_and_not_the_test_scaffolding(tmp_path: Path
         "stylezoo/weights/sources.py",
         "stylezoo_registry/cyclegan.toml",
         "stylezoo_plugins/cyclegan/family.py",
+        # the real weights that make the shipped models work offline, with their notices
+        "stylezoo_plugins/multistyle/weights/android-26.safetensors",
+        "stylezoo_plugins/multistyle/NOTICE",
+        "stylezoo_plugins/arbitrary/weights/predictor.safetensors",
+        "stylezoo_plugins/arbitrary/weights/transformer.safetensors",
+        "stylezoo_plugins/arbitrary/NOTICE",
     ):
         assert required in names, f"{required} missing from the wheel"
     leaked = sorted(n for n in names if "loopback" in n or n.startswith(("tests/", "docs/")))
