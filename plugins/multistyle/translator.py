@@ -130,6 +130,8 @@ def style_weights(value: Any, styles: int) -> torch.Tensor:
 
 
 def _index(value: Any, styles: int, where: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)  # JSON objects (the CLI's --option style={"7": 0.5}) have string keys
     if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= int(value) < styles:
         raise InvalidOptionError(f"{where}: {value!r} is not a style index.")
     return int(value)
