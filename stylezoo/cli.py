@@ -215,7 +215,6 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .api import load
-    from .image import open_image
 
     options = _parse_settings(args.option, "--option")
     files = _collect_inputs(args.inputs)
@@ -243,8 +242,9 @@ def cmd_translate(args: argparse.Namespace) -> int:
             skipped += 1
             continue
         try:
-            image = open_image(source)
-            result = translator.translate(image, **options)
+            # A path, not an opened image: a file too large to translate is refused from its
+            # header, before its pixels are decoded.
+            result = translator.translate(source, **options)
             if target.suffix.lower() in (".jpg", ".jpeg") and result.mode not in ("RGB", "L"):
                 result = result.convert("RGB")
             _save_atomically(result, target)

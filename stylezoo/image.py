@@ -8,6 +8,7 @@ of the input.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -348,12 +349,32 @@ def check_tensor_values(tensor: torch.Tensor, name: str) -> None:
         )
     if tensor.numel() == 0:
         return
-    if not bool(torch.isfinite(tensor).all()):
+    # One pass: the extremes are NaN when any value is, and infinite when any value is.
+    low, high = (float(value) for value in torch.aminmax(tensor.detach()))
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise InvalidImageError(
             f"{name} contains NaN or infinite values; replace them first (torch.nan_to_num)."
         )
-    low, high = torch.aminmax(tensor.detach())
-    check_unit_range(float(low), float(high), name, "tensor.clamp(0, 1)")
+    check_unit_range(low, high, name, "tensor.clamp(0, 1)")
+
+
+def peek_size(item: Any) -> tuple[int, int] | None:
+    """(height, width) of an image of any kind, found cheaply (a file's header only), or
+    ``None`` when it cannot be told without preparing the image (then preparing reports why).
+    """
+    if isinstance(item, Image.Image):
+        return item.height, item.width
+    if isinstance(item, np.ndarray) and item.ndim in (2, 3):
+        return int(item.shape[0]), int(item.shape[1])
+    if isinstance(item, torch.Tensor) and item.ndim in (3, 4):
+        return int(item.shape[-2]), int(item.shape[-1])
+    if isinstance(item, (str, os.PathLike)):
+        try:
+            with Image.open(item) as image:  # reads the header, not the pixels
+                return image.height, image.width
+        except Exception:  # any problem with the file: prepare() names it
+            return None
+    return None
 
 
 def pad_for_network(

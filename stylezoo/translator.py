@@ -204,10 +204,10 @@ class ImageTranslator:
                 free memory; the message gives the size that would fit.
         """
         device = self.device
-        available = devices.available_memory(device)
-        pixels = math.prod(shape[:1] + shape[2:])
-        if available is None or pixels * MAX_BYTES_PER_PIXEL <= available:
+        if not _may_not_fit(device, shape):
             return
+        available = devices.available_memory(device)
+        assert available is not None  # known, or _may_not_fit would have said no
         peak = self.estimate_peak_memory(shape, options)
         if peak is None:
             return
@@ -228,6 +228,23 @@ class ImageTranslator:
             + "or use a device with more free memory; stylezoo does not tile large images "
             "yet."
         )
+
+    def _check_memory_early(self, image: Any, options: Mapping[str, Any]) -> None:
+        """:meth:`check_memory` from the image's size alone, before it is prepared: preparing
+        a huge image (float copies of every pixel) is slow and itself takes memory."""
+        size = imagelib.peek_size(image)
+        if size is None:
+            return
+        shape = (1, self.spec.io.channels, *size)
+        if not _may_not_fit(self.device, shape):
+            return
+        checked = check_options(self.options, options, f"{self.spec.family} option")
+        try:
+            self.check_memory(shape, self.prepare_options(checked))
+        except ImageTooLargeError as exc:
+            if isinstance(image, (str, os.PathLike)):
+                raise ImageTooLargeError(f"{os.fspath(image)}: {exc}") from exc
+            raise
 
     def estimate_peak_memory(
         self, shape: tuple[int, ...], options: Mapping[str, Any]
@@ -286,6 +303,7 @@ class ImageTranslator:
             )
         if isinstance(image, (list, tuple)):
             return self._translate_many(list(image), int(given), options)
+        self._check_memory_early(image, options)
         prepared = imagelib.prepare(image)
         out = self(prepared.rgb.unsqueeze(0), **options)
         return prepared.restore(out[0])
@@ -366,6 +384,14 @@ def _first_tensor(networks: Mapping[str, nn.Module]) -> torch.Tensor:
         for buffer in network.buffers():
             return buffer
     return torch.empty(0)
+
+
+def _may_not_fit(device: torch.device, shape: tuple[int, ...]) -> bool:
+    """Whether a batch of ``shape`` (NCHW) could need more than the free memory of
+    ``device``: the free memory is known and less than :data:`MAX_BYTES_PER_PIXEL` per pixel."""
+    available = devices.available_memory(device)
+    pixels = math.prod(shape[:1] + shape[2:])
+    return available is not None and pixels * MAX_BYTES_PER_PIXEL > available
 
 
 def _on_meta(network: nn.Module) -> nn.Module:
