@@ -1671,3 +1671,29 @@ def test_every_error_class_is_documented_with_an_example() -> None:
     for name in classes:
         assert "```" in sections[name] and "Fix" in sections[name], name
         assert name in page.split("## ")[0], f"{name} is missing from the hierarchy"
+
+
+def test_offline_failure_is_immediate_in_a_fresh_process(tmp_path: Path) -> None:
+    """Not even `import torch` (about 2 s) stands between an offline miss and its error."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time; import stylezoo\n"
+        "started = time.perf_counter()\n"
+        "try:\n"
+        "    stylezoo.load('cyclegan/horse2zebra')\n"
+        "except stylezoo.OfflineError:\n"
+        "    print(time.perf_counter() - started, 'torch' in sys.modules)\n"
+    )
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "STYLEZOO_CACHE": str(tmp_path / "cache"),
+        "HF_HOME": str(tmp_path / "hf"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    seconds, torch_imported = result.stdout.split()
+    assert float(seconds) < 1.0 and torch_imported == "False", result.stdout + result.stderr

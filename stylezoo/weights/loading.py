@@ -12,18 +12,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
 from ..errors import PluginError, StylezooError, WeightsError
 from ..family import Family, ModelSpec
 from ..plugins import families, get_family
 
+# torch is imported inside the functions: finding a model's files (and failing at once when
+# they are not there, e.g. offline) does not wait for `import torch`.
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from ..translator import Translator
     from .directory import LocalModel
 
-StateDicts = Mapping[str, Mapping[str, torch.Tensor]]
+    StateDicts = Mapping[str, Mapping[str, torch.Tensor]]
 
 #: Statistics that official files carry for InstanceNorm layers that keep none (PyTorch 0.3
 #: saved them); they are never used, so every family's loads drop them.
@@ -108,6 +110,8 @@ def assemble(
 
 def build_on_meta(family: Family, config: Mapping[str, Any]) -> dict[str, nn.Module]:
     """The family's networks built on the meta device; a plugin that fails is a PluginError."""
+    import torch
+
     try:
         with torch.device("meta"):
             return family.build_networks(config)
@@ -167,6 +171,8 @@ def drop_unused_norm_stats(
     Only keys whose owner is such a layer are dropped; any other difference is left for
     :func:`check_keys` to report.
     """
+    from torch import nn
+
     stateless = {
         name
         for name, module in network.named_modules()
