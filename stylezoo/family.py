@@ -187,7 +187,7 @@ def check_options(
         Every declared option with its checked value.
     """
     given = dict(given or {})
-    unknown = sorted(set(given) - set(declared))
+    unknown = sorted(set(given) - set(declared), key=repr)
     if unknown:
         allowed = ", ".join(f"{name} ({option.describe()})" for name, option in declared.items())
         raise InvalidOptionError(
@@ -232,7 +232,7 @@ class IOSpec:
             raise ValueError(f"unknown io keys {sorted(unknown)}; allowed: {', '.join(allowed)}")
         if "range" in data:
             low, high = (float(v) for v in data["range"])
-            if not high > low:
+            if not (math.isfinite(low) and math.isfinite(high) and high > low):
                 raise ValueError(f"io range {data['range']!r} must be [low, high] with high > low")
             data["range"] = (low, high)
         for key in ("multiple", "min_size", "channels"):
@@ -438,6 +438,8 @@ def blend_weights(value: Any, count: int, what: str = "style_weights") -> list[f
     if any(w < 0 for w in weights):
         raise InvalidOptionError(f"{what} must not be negative; got {weights!r}.")
     total = float(sum(weights))
+    if not math.isfinite(total):
+        raise InvalidOptionError(f"{what} are too large to add up ({weights!r}); scale them down.")
     if total <= 0:
         raise InvalidOptionError(
             f"{what} are all zero ({weights!r}); give at least one style a positive weight."

@@ -69,6 +69,8 @@ class PluginHost:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.manager.add_hookspecs(hookspecs)
         self.distributions: dict[str, str] = {}
+        # Plugins dropped for good (failed to import, or implement hooks that do not exist);
+        # hook failures are per collection and live in _Collected.
         self._import_failures: list[PluginFailure] = []
         self._collected: _Collected | None = None
         self._lock = threading.RLock()
@@ -123,7 +125,8 @@ class PluginHost:
         with self._lock:
             current = frozenset(id(p) for p in self.manager.get_plugins())
             if self._collected is None or self._collected.plugins != current:
-                failures = self._check_pending()
+                self._import_failures += self._check_pending()
+                failures: list[PluginFailure] = []
                 families: dict[str, Family] = {}
                 records: dict[str, Record] = {}
                 failures += self._run("register_families", _check_family, _adder(families))

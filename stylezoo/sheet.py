@@ -60,18 +60,28 @@ def contact_sheet(
         image = open_image(image)
     photo = _as_rgb_pil(image)
     photo.thumbnail((size, size), Image.Resampling.LANCZOS)
+    if columns is not None and (
+        isinstance(columns, bool) or not isinstance(columns, int) or columns < 1
+    ):
+        raise InvalidOptionError(f"sheet columns must be a positive integer, got {columns!r}.")
     if variants is None:
         listed = getattr(translator, "variants", None)
         variants = listed() if callable(listed) else [("", {})]
-    tiles: list[tuple[str, Image.Image]] = [("input", photo)] if include_input else []
-    for label, options in variants:
-        tiles.append((label, translator.translate(photo, **dict(options))))
-    if not tiles:
+    pairs = list(variants) if isinstance(variants, (list, tuple)) else None
+    if pairs is None or not all(
+        isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[1], Mapping) for v in pairs
+    ):
+        raise InvalidOptionError(
+            "sheet variants must be a list of (label, options) pairs, e.g. "
+            f"[('style 3', {{'style': 3}})]; got {variants!r}."
+        )
+    if not pairs and not include_input:
         raise InvalidOptionError("The sheet has no tiles: pass at least one variant.")
+    tiles: list[tuple[str, Image.Image]] = [("input", photo)] if include_input else []
+    for label, options in pairs:
+        tiles.append((str(label), translator.translate(photo, **dict(options))))
     if columns is None:
         columns = math.ceil(math.sqrt(len(tiles)))
-    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
-        raise InvalidOptionError(f"sheet columns must be a positive integer, got {columns!r}.")
     rows = math.ceil(len(tiles) / columns)
     width, height = photo.size
     sheet = Image.new("RGB", (columns * width, rows * (height + LABEL_HEIGHT)), "white")

@@ -67,6 +67,13 @@ def test_preserve_color_keeps_the_photos_chroma(shipped: stylezoo.Translator) ->
     assert (chroma(kept) - chroma(photo)).abs()[:, inside].max() < 1e-4
 
 
+def test_style_size_none_uses_the_style_as_it_is(shipped: stylezoo.Translator) -> None:
+    photo = sample_rgb(40, 40)
+    as_is = shipped.translate(photo, style=STYLE[:100, :150], style_size=None)
+    squared = shipped.translate(photo, style=STYLE[:100, :150])
+    assert as_is.shape == photo.shape and not np.array_equal(as_is, squared)
+
+
 def test_the_predictor_stays_float32(shipped: stylezoo.Translator) -> None:
     import copy
 

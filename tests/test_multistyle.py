@@ -86,6 +86,8 @@ def test_style_spec_forms_agree_and_blends_are_normalised(shipped: stylezoo.Tran
         ("7", "must be an index"),
         (True, "must be a style index"),
         ({2: float("nan")}, "not a finite number"),
+        ({1: 1e308, 2: 1e308}, "too large to add up"),
+        ({"²": 1}, "is not a style index"),
     ],
 )
 def test_bad_styles_are_clear_errors(shipped, style, message) -> None:

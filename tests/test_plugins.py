@@ -248,3 +248,10 @@ def test_a_plugin_registering_anything_invalid_contributes_nothing(fresh_plugins
     stylezoo.plugin_manager().register(HalfValidRecords(), name="half")
     assert "cyclegan/first-ok" not in stylezoo.list_models()
     assert [f.plugin for f in fresh_plugins.plugin_failures()] == ["half"]
+
+
+def test_a_misspelt_hook_stays_listed_after_other_plugins_change(fresh_plugins) -> None:
+    stylezoo.plugin_manager().register(MisspeltHook(), name="typo")
+    stylezoo.list_models()
+    stylezoo.plugin_manager().register(HalfValidRecords(), name="half")
+    assert {f.plugin for f in fresh_plugins.plugin_failures()} == {"typo", "half"}

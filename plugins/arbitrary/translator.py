@@ -47,6 +47,7 @@ class ArbitraryTranslator(ImageTranslator):
             "was trained (None: the style as it is)",
             kind="int",
             minimum=16,
+            nullable=True,
         ),
         "strength": Option(
             1.0,
@@ -125,7 +126,8 @@ class ArbitraryTranslator(ImageTranslator):
         if strength != 1.0:
             own = torch.cat([self.style_vector(content, style_size) for content in source])
             vector = torch.lerp(own, vector, strength)
-        out = self.run("transformer", x, vector)
+        transformer = next(self.networks["transformer"].parameters())
+        out = self.run("transformer", x, vector.to(transformer.device, transformer.dtype))
         if not preserve_color:
             return out
         height, width = source.shape[-2:]

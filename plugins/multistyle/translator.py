@@ -75,7 +75,7 @@ class MultiStyleTranslator(ImageTranslator):
         strength: float,
         preserve_color: bool,
     ) -> torch.Tensor:
-        stylised = self.network(x, style)
+        stylised = self.network(x, style.to(x.device))
         if not preserve_color and strength == 1.0:
             return stylised
         height, width = source.shape[-2:]
@@ -124,13 +124,15 @@ def style_weights(value: Any, styles: int) -> torch.Tensor:
             f"weight per style; got {value!r}."
         )
     total = float(weights.sum())
+    if not math.isfinite(total):
+        raise InvalidOptionError(f"{where}: the weights are too large to add up; scale them down.")
     if total <= 0:
         raise InvalidOptionError(f"{where}: the weights are all zero; give one style weight > 0.")
     return (weights / total).float()
 
 
 def _index(value: Any, styles: int, where: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal() and value.strip().isascii():
         value = int(value)  # JSON objects (the CLI's --option style={"7": 0.5}) have string keys
     if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= int(value) < styles:
         raise InvalidOptionError(f"{where}: {value!r} is not a style index.")
