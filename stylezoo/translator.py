@@ -165,9 +165,7 @@ class ImageTranslator:
         try:
             with torch.inference_mode():
                 y = self._run_batch(batch, options, self.device, self.dtype)
-        except torch.OutOfMemoryError as exc:
-            raise self._out_of_memory(batch.shape, exc) from exc
-        except RuntimeError as exc:
+        except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is one
             if not _is_out_of_memory(exc):
                 raise
             raise self._out_of_memory(batch.shape, exc) from exc
@@ -457,8 +455,11 @@ class _PeakMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
 
 def _is_out_of_memory(exc: RuntimeError) -> bool:
-    text = str(exc)
-    return "can't allocate memory" in text or "not enough memory" in text.lower()
+    """CUDA's OutOfMemoryError, or the CPU/MPS allocators' RuntimeErrors saying the same."""
+    text = str(exc).lower()
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or any(
+        phrase in text for phrase in ("out of memory", "can't allocate memory", "not enough memory")
+    )
 
 
 def _size(count: float) -> str:

@@ -289,6 +289,14 @@ def huge_image_with_100_mb_free(c: Ctx) -> Any:
         assert calls.real == [], "the networks ran before the refusal"
 
 
+def out_of_memory_during_the_forward_pass(c: Ctx) -> Any:
+    def allocate(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 9 GB")
+
+    c.monkeypatch.setattr(c.t, "forward", allocate)
+    return c.t.translate(sample_rgb(16, 20))
+
+
 def huge_file_cli(c: Ctx) -> list[Any]:
     c.monkeypatch.setattr(devices, "available_memory", lambda device: 100 * MiB)
     Image.new("RGB", (4000, 3000)).save(c.tmp / "huge.png")
@@ -706,6 +714,12 @@ ROWS: list[Row] = [
         r"4000×3000 image needs about .* but only 100\.0 MiB is free\. "
         r"Downscale it first \(about \d+×\d+ would fit",
         seconds=10,
+    ),
+    api(
+        "out-of-memory-in-the-forward-pass",
+        out_of_memory_during_the_forward_pass,
+        ImageTooLargeError,
+        r"Translating a 20×16 image ran out of memory on cpu \(RuntimeError: DefaultCPUAllocator",
     ),
     cmd(
         "cli-huge-image-100mb-free",
