@@ -71,7 +71,8 @@ def load(
         device: where the networks go: ``"cpu"`` (the default), ``"cuda"``, ``"cuda:1"``,
             ``"mps"`` or ``"auto"``. Weights are read straight onto it from safetensors.
         dtype: ``torch.float32`` (default), ``torch.bfloat16`` or ``torch.float16``, or their
-            names.
+            names, or ``"auto"``: float16 on CUDA, bfloat16 on CPUs that compute it natively
+            (AVX-512 BF16 or AMX; about 2× float32 there), else float32.
         device_map: instead of ``device``: one device for all networks, ``"auto"`` (spread
             over several GPUs when there are several), or a dict role → device for
             multi-network families, e.g. ``{"encoder": "cpu", "decoder": "cuda"}``; roles it
@@ -192,8 +193,9 @@ def create_model(
     if seed is not None:
         torch.manual_seed(seed)
     networks = implementation.build_networks(full)
+    target = resolve_device(device)
     for network in networks.values():
-        network.to(resolve_device(device), resolve_dtype(dtype))
+        network.to(target, resolve_dtype(dtype, target))
     spec = ModelSpec(
         family=implementation.name,
         config=full,

@@ -407,7 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files and/or folders")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:0, mps")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16", "auto"],
+        help="auto: float16 on CUDA, bfloat16 on CPUs with native bfloat16, else float32",
+    )
     p.add_argument(
         "--option",
         action="append",

@@ -68,10 +68,17 @@ def resolve_device(device: Any) -> torch.device:
     return resolved
 
 
-def resolve_dtype(dtype: Any) -> torch.dtype:
-    """A floating dtype from a torch dtype or a name such as ``"bfloat16"``; default float32."""
+def resolve_dtype(dtype: Any, device: torch.device | None = None) -> torch.dtype:
+    """A floating dtype from a torch dtype or a name such as ``"bfloat16"``; default float32.
+
+    ``"auto"`` picks the fast reduced precision the device runs natively: float16 on CUDA,
+    bfloat16 on CPUs with native bfloat16 arithmetic (AVX-512 BF16 or AMX), float32
+    elsewhere. Families keep their sensitive steps (normalisation statistics) in float32.
+    """
     if dtype is None:
         return torch.float32
+    if isinstance(dtype, str) and dtype.strip().lower() == "auto":
+        return _auto_dtype(device or torch.device("cpu"))
     if isinstance(dtype, torch.dtype):
         if not dtype.is_floating_point:
             raise DeviceError(
@@ -82,6 +89,27 @@ def resolve_dtype(dtype: Any) -> torch.dtype:
     if name not in _DTYPES:
         raise DeviceError(f"Unknown dtype {dtype!r}; use 'float32', 'bfloat16' or 'float16'.")
     return _DTYPES[name]
+
+
+def _auto_dtype(device: torch.device) -> torch.dtype:
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and cpu_has_native_bfloat16():
+        return torch.bfloat16
+    return torch.float32
+
+
+def cpu_has_native_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (x86 AVX-512 BF16 or AMX flags)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.partition(":")[2].split())
+            return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return False
 
 
 def available_memory(device: torch.device) -> int | None:

@@ -128,7 +128,7 @@ class ImageTranslator:
     def to(self, device: Any = None, dtype: Any = None) -> ImageTranslator:
         """Move and/or cast every network in place; returns ``self``."""
         target = resolve_device(device) if device is not None else None
-        cast = resolve_dtype(dtype) if dtype is not None else None
+        cast = resolve_dtype(dtype, target or self.device) if dtype is not None else None
         for network in self.networks.values():
             network.to(device=target, dtype=cast)
         return self

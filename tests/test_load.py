@@ -182,3 +182,19 @@ def test_model_card_shows_the_family_usage(tmp_path: Path) -> None:
         adain = random_translator("adain")
         card = (adain.save_pretrained(tmp_path / "a") / "README.md").read_text()
         assert 'style="painting.jpg"' in card and DEFAULT_USAGE not in card
+
+
+def test_auto_dtype_follows_the_device_and_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from stylezoo import devices
+
+    assert isinstance(devices.cpu_has_native_bfloat16(), bool)  # reads /proc/cpuinfo flags
+    monkeypatch.setattr(devices, "cpu_has_native_bfloat16", lambda: True)
+    assert devices.resolve_dtype("auto") == torch.bfloat16
+    assert devices.resolve_dtype("auto", torch.device("cuda", 0)) == torch.float16
+    t = stylezoo.load("multistyle/android-26", dtype="auto")
+    assert t.dtype == torch.bfloat16
+    monkeypatch.setattr(devices, "cpu_has_native_bfloat16", lambda: False)
+    assert devices.resolve_dtype("auto") == torch.float32
+    assert t.to(dtype="auto").dtype == torch.float32

@@ -140,7 +140,7 @@ def load_files(
     from ..devices import resolve_dtype
 
     placement = place_roles(model.files, device=device, device_map=device_map)
-    cast = resolve_dtype(dtype)
+    cast = resolve_dtype(dtype, next(iter(placement.values()), None))
     fitted = model.fitted
     if fitted is None:
         state_dicts = {
