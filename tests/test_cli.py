@@ -132,3 +132,11 @@ def test_translate_missing_input(model_dir: Path, tmp_path: Path, capsys) -> Non
         == 1
     )
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_list_marks_models_that_need_no_download(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["multistyle/android-26"].endswith("[offline: weights installed]")
+    assert lines["arbitrary/magenta"].endswith("[offline: weights installed]")
+    assert "[offline" not in lines["cyclegan/horse2zebra"]
