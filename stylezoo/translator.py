@@ -147,6 +147,15 @@ class ImageTranslator:
             ImageTooLargeError: the forward pass would need more memory than the device has
                 free (estimated before anything runs), or ran out of it.
         """
+        return self._call_prepared(batch, self._prepare(options))
+
+    def _prepare(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The user's options checked against the declarations, then prepared."""
+        checked = check_options(self.options, options, f"{self.spec.family} option")
+        return self.prepare_options(checked)
+
+    def _call_prepared(self, batch: Any, options: dict[str, Any]) -> torch.Tensor:
+        """:meth:`__call__` with options already checked and prepared (once per translate)."""
         if not isinstance(batch, torch.Tensor) or batch.ndim != 4 or not batch.is_floating_point():
             raise InvalidImageError(
                 "The translator takes an NCHW float tensor in [0, 1]; got "
@@ -159,8 +168,6 @@ class ImageTranslator:
                 f"{batch.shape[1]} channels. translate() handles grayscale and alpha for you."
             )
         imagelib.check_tensor_values(batch, f"The batch of shape {tuple(batch.shape)}")
-        checked = check_options(self.options, options, f"{self.spec.family} option")
-        options = self.prepare_options(checked)
         self.check_memory(tuple(batch.shape), options)
         try:
             with torch.inference_mode():
@@ -229,16 +236,16 @@ class ImageTranslator:
 
     def _check_memory_early(self, image: Any, options: Mapping[str, Any]) -> None:
         """:meth:`check_memory` from the image's size alone, before it is prepared: preparing
-        a huge image (float copies of every pixel) is slow and itself takes memory."""
+        a huge image (float copies of every pixel) is slow and itself takes memory.
+        ``options`` are prepared options."""
         size = imagelib.peek_size(image)
         if size is None:
             return
         shape = (1, self.spec.io.channels, *size)
         if not _may_not_fit(self.device, shape):
             return
-        checked = check_options(self.options, options, f"{self.spec.family} option")
         try:
-            self.check_memory(shape, self.prepare_options(checked))
+            self.check_memory(shape, options)
         except ImageTooLargeError as exc:
             if isinstance(image, (str, os.PathLike)):
                 raise ImageTooLargeError(f"{os.fspath(image)}: {exc}") from exc
@@ -299,16 +306,19 @@ class ImageTranslator:
             raise InvalidOptionError(
                 f"batch_size must be a positive integer, got {given!r} ({type(given).__name__})."
             )
+        # Checked and prepared once (style images read once), not once per batch.
+        prepared_options = self._prepare(options)
         if isinstance(image, (list, tuple)):
-            return self._translate_many(list(image), int(given), options)
-        self._check_memory_early(image, options)
+            return self._translate_many(list(image), int(given), prepared_options)
+        self._check_memory_early(image, prepared_options)
         prepared = imagelib.prepare(image)
-        out = self(prepared.rgb.unsqueeze(0), **options)
+        out = self._call_prepared(prepared.rgb.unsqueeze(0), prepared_options)
         return prepared.restore(out[0])
 
     def _translate_many(
         self, items: Sequence[Any], batch_size: int, options: dict[str, Any]
     ) -> list[Any]:
+        """``options`` are prepared options."""
         if batch_size < 1:
             raise InvalidOptionError(f"batch_size must be at least 1, got {batch_size}.")
         prepared = [imagelib.prepare(item, name=f"image {i}") for i, item in enumerate(items)]
@@ -325,7 +335,7 @@ class ImageTranslator:
             ):
                 end += 1
             batch = torch.stack([p.rgb for p in prepared[start:end]])
-            out = self(batch, **options)
+            out = self._call_prepared(batch, options)
             results.extend(p.restore(o) for p, o in zip(prepared[start:end], out, strict=True))
             start = end
         return results

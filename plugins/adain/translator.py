@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 
 from stylezoo import image as imagelib
 from stylezoo.errors import InvalidImageError, InvalidOptionError, InvalidOptionImageError
-from stylezoo.family import Option, blend_weights, check_options
+from stylezoo.family import Option, blend_weights
 from stylezoo.translator import ImageTranslator
 
 from .model import calc_mean_std, coral
@@ -85,18 +85,14 @@ class AdaINTranslator(ImageTranslator):
         so that its shorter side is 512 pixels (bilinear, antialiased), as the official
         ``test.py`` does. ``style_size=None`` keeps the style's own size.
         """
-        # Read and resize the style (and mask) once, not once per batch of a list.
-        checked = check_options(
-            self.options, {**options, "style_size": style_size}, f"{self.spec.family} option"
-        )
-        return super().translate(image, batch_size=batch_size, **self.prepare_options(checked))
+        return super().translate(image, batch_size=batch_size, style_size=style_size, **options)
 
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Check the options and turn style images and the mask into float32 tensors.
 
-        Idempotent (preparing prepared values gives the same values; a style whose shorter
-        side already is ``style_size`` is not resized again), so :meth:`translate` prepares
-        once for a whole list of images and the core's per-batch call costs little.
+        :meth:`translate` prepares once for a whole list of images. Idempotent (preparing
+        prepared values gives the same values; a style whose shorter side already is
+        ``style_size`` is not resized again).
         """
         options = dict(options)
         style_size = options["style_size"]

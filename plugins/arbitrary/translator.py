@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from stylezoo import image as imagelib
 from stylezoo.errors import InvalidOptionError, InvalidOptionImageError
-from stylezoo.family import Option, blend_weights, check_options
+from stylezoo.family import Option, blend_weights
 from stylezoo.image import LUMA
 from stylezoo.translator import ImageTranslator
 
@@ -74,11 +74,6 @@ class ArbitraryTranslator(ImageTranslator):
         super().to(device, dtype)
         self.networks["predictor"].float()  # see the class docstring
         return self
-
-    def translate(self, image: Any, *, batch_size: int = 1, **options: Any) -> Any:
-        """Stylise an image (or a list); style images are read and prepared once."""
-        checked = check_options(self.options, options, f"{self.spec.family} option")
-        return super().translate(image, batch_size=batch_size, **self.prepare_options(checked))
 
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Style images → prepared float32 tensors; weights normalised (idempotent)."""
