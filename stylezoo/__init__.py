@@ -22,6 +22,7 @@ from .api import (
     load,
     model_info,
     save_pretrained,
+    trainer,
 )
 from .errors import (
     CheckpointError,
@@ -29,6 +30,7 @@ from .errors import (
     DownloadError,
     ImageTooLargeError,
     IntegrityError,
+    InvalidDataError,
     InvalidImageError,
     InvalidModelConfigError,
     InvalidModelDirectoryError,
@@ -39,6 +41,7 @@ from .errors import (
     PluginError,
     PublishError,
     StylezooError,
+    TrainingError,
     UnknownFamilyError,
     UnknownModelError,
     WeightsError,
@@ -55,9 +58,12 @@ from .sheet import contact_sheet
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
+    from .training import BaseTrainer, Callback, Trainer
     from .translator import ImageTranslator, Translator
 
 __all__ = [
+    "BaseTrainer",
+    "Callback",
     "CheckpointError",
     "DeviceError",
     "DownloadError",
@@ -66,6 +72,7 @@ __all__ = [
     "ImageTooLargeError",
     "ImageTranslator",
     "IntegrityError",
+    "InvalidDataError",
     "InvalidImageError",
     "InvalidModelConfigError",
     "InvalidModelDirectoryError",
@@ -80,6 +87,8 @@ __all__ = [
     "PushResult",
     "Record",
     "StylezooError",
+    "Trainer",
+    "TrainingError",
     "Translator",
     "UnknownFamilyError",
     "UnknownModelError",
@@ -101,9 +110,16 @@ __all__ = [
     "push_to_hub",
     "records_from_toml",
     "save_pretrained",
+    "trainer",
 ]
 
-_LAZY = {"Translator": "translator", "ImageTranslator": "translator"}
+_LAZY = {
+    "Translator": "translator",
+    "ImageTranslator": "translator",
+    "Trainer": "training",
+    "BaseTrainer": "training",
+    "Callback": "training",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -12,6 +12,7 @@ from .plugins import get_family, get_record, records
 from .registry import filter_names
 
 if TYPE_CHECKING:
+    from .training import Trainer
     from .translator import Translator
 
 PathLike = str | os.PathLike[str]
@@ -212,3 +213,57 @@ def save_pretrained(
 ) -> Path:
     """Save a translator as config.json + safetensors + README.md (see ``Translator``)."""
     return translator.save_pretrained(directory, overwrite=overwrite)
+
+
+def trainer(
+    family: str,
+    config: Mapping[str, Any] | None = None,
+    hparams: Mapping[str, Any] | None = None,
+    *,
+    device: Any = "auto",
+    precision: str = "fp32",
+    seed: int = 0,
+    channels_last: bool = False,
+    compile: bool = False,
+    init: Any = None,
+) -> Trainer:
+    """A trainer for ``family``: fit it on your folders, get a normal translator.
+
+    Args:
+        family: a family name (``"cyclegan"``), or a registry name whose config is used
+            (``"multistyle/android-26"``; with ``init`` unset it is also the starting point).
+        config: the networks' build options (the family's ``config``).
+        hparams: training options; defaults are the official recipe (see the family's docs
+            and ``stylezoo train FAMILY --help-hparams``).
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``, …
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (autocast; fp16 with loss scaling).
+        seed: the whole run is a function of the data and this seed.
+        channels_last: channels_last memory format for the networks.
+        compile: ``torch.compile`` the training forwards.
+        init: a model to start from (a registry name, directory or translator), for
+            families that fine-tune one.
+
+    Example:
+        >>> t = stylezoo.trainer("cyclegan", hparams={"lambda_identity": 0})
+        >>> t.fit({"A": "horses/", "B": "zebras/"}, steps=10_000, out="runs/h2z")
+        >>> t.translator().translate("horse.jpg")
+    """
+    name = family
+    if "/" in family:
+        record = get_record(family)
+        name = record.family
+        config = {**record.config, **(config or {})}
+        if init is None:
+            init = family
+    implementation = get_family(name)
+    made: Trainer = implementation.trainer(
+        config or {},
+        hparams=hparams,
+        device=device,
+        precision=precision,
+        seed=seed,
+        channels_last=channels_last,
+        compile=compile,
+        init=init,
+    )
+    return made

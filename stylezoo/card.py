@@ -69,6 +69,9 @@ def model_card(spec: ModelSpec, roles: Sequence[str], *, repo_id: str = "") -> s
         "Input/output: " + json.dumps(spec.io.to_dict()),
         "",
     ]
+    trained = spec.provenance.get("trained")
+    if isinstance(trained, Mapping):
+        lines += _training_lines(trained)
     if spec.provenance:
         lines += [
             "## Provenance",
@@ -109,6 +112,55 @@ def _provenance_lines(provenance: Mapping[str, Any]) -> list[str]:
             f"{provenance.get('converter', 'stylezoo')}."
         )
     for key, value in provenance.items():
-        if key not in ("converted_from", "upstream", "converter"):
+        if key not in ("converted_from", "upstream", "converter", "trained"):
             lines.append(f"- {key.replace('_', ' ')}: `{json.dumps(value)}`")
+    return lines
+
+
+def _training_lines(trained: Mapping[str, Any]) -> list[str]:
+    """A "Training" section: data, length, hardware, time and final losses of a run."""
+    lines = ["## Training", ""]
+    data = trained.get("data", {})
+    for key, value in dict(data).items():
+        if isinstance(value, Mapping) and "folder" in value:
+            skipped = f", {value['skipped']} unreadable skipped" if value.get("skipped") else ""
+            lines.append(
+                f"- data {key}: folder `{value['folder']}`, {value['images']} images{skipped}"
+            )
+        elif isinstance(value, Mapping):
+            lines.append(f"- data {key}: {json.dumps(dict(value))}")
+        else:
+            lines.append(f"- data {key}: {value}")
+    minutes = float(trained.get("wall_time_s", 0)) / 60
+    batch = dict(trained.get("hparams", {})).get("batch_size", "?")
+    lines += [
+        f"- steps: {trained.get('steps')} (batch {batch}, "
+        f"seed {trained.get('seed')}, precision {trained.get('precision')})",
+        f"- hardware: {trained.get('hardware')} ({trained.get('processes', 1)} process(es), "
+        f"device {trained.get('device')}), torch {trained.get('torch')}",
+        f"- wall time: {minutes:.1f} min",
+    ]
+    losses = dict(trained.get("final_losses", {}))
+    if losses:
+        lines.append("- final losses: " + ", ".join(f"{k} {v:.4g}" for k, v in losses.items()))
+    hparams = dict(trained.get("hparams", {}))
+    if hparams:
+        lines.append("- hyperparameters: " + ", ".join(f"{k}={v}" for k, v in hparams.items()))
+    for key, value in trained.items():
+        if key not in (
+            "data",
+            "steps",
+            "hparams",
+            "seed",
+            "precision",
+            "hardware",
+            "processes",
+            "device",
+            "torch",
+            "wall_time_s",
+            "final_losses",
+            "family",
+        ):
+            lines.append(f"- {key.replace('_', ' ')}: {value}")
+    lines.append("")
     return lines

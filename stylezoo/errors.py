@@ -90,3 +90,11 @@ class IntegrityError(WeightsError):
 
 class PublishError(StylezooError):
     """A model could not be pushed to the Hugging Face Hub."""
+
+
+class InvalidDataError(StylezooError, ValueError):
+    """Training data is missing, empty, unreadable or not laid out as the family needs."""
+
+
+class TrainingError(StylezooError):
+    """A training run cannot start, resume or continue (e.g. a loss became NaN)."""

@@ -373,8 +373,19 @@ class Family:
         return {}
 
     def trainer(self, config: Mapping[str, Any], **settings: Any) -> Any:
-        """A trainer for this family (the training API); families without one raise."""
-        raise StylezooError(f"The {self.name} family cannot be trained with stylezoo yet.")
+        """A trainer (a :class:`stylezoo.training.Trainer`) for networks built from ``config``.
+
+        ``settings`` are those of :class:`stylezoo.training.BaseTrainer` (``hparams``,
+        ``device``, ``precision``, ``seed``, ``channels_last``, ``compile``, ``init``).
+        Families without training keep this default, which raises.
+        """
+        raise StylezooError(
+            f"The {self.name} family (plugin {self.plugin or '?'}) has no trainer; its models "
+            "can be loaded and converted but not trained with stylezoo."
+        )
+
+    #: Whether :meth:`trainer` is implemented (shown by ``stylezoo plugins``).
+    trains: ClassVar[bool] = False
 
     # -- provided ---------------------------------------------------------------------------
     def complete_config(self, config: Mapping[str, Any] | None) -> dict[str, Any]:

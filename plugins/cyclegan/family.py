@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .trainer import CycleGANTrainer
     from .translator import CycleGANTranslator
 
 
@@ -62,3 +63,10 @@ class CycleGAN(Family):
         from .convert import convert
 
         return convert(files)
+
+    trains = True
+
+    def trainer(self, config: Mapping[str, Any], **settings: Any) -> CycleGANTrainer:
+        from .trainer import CycleGANTrainer
+
+        return CycleGANTrainer(self, config, **settings)
