@@ -8,10 +8,11 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_common import _parse_settings, _parse_value  # noqa: F401  (re-exported)
 from .errors import InvalidOptionError, OutputError, StylezooError
 from .family import check_options
 
@@ -85,33 +86,6 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if failures else 0
-
-
-#: Python spellings people type for JSON's true, false and null.
-_PYTHON_LITERALS = {"True": True, "False": False, "None": None}
-
-
-def _parse_value(text: str) -> Any:
-    """A ``--set``/``--option`` value: JSON when it parses (numbers, true, lists, …), the
-    Python spellings True, False and None, else the text itself."""
-    if text.strip() in _PYTHON_LITERALS:
-        return _PYTHON_LITERALS[text.strip()]
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return text
-
-
-def _parse_settings(pairs: Iterable[str], flag: str = "--set") -> dict[str, Any]:
-    settings = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InvalidOptionError(
-                f"{flag} expects KEY=VALUE (e.g. {flag} ngf=32), got {pair!r}."
-            )
-        settings[key.strip()] = _parse_value(value)
-    return settings
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -456,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sheet)
 
     _add_hub_commands(sub)
+    from .cli_train import add_train_command
+
+    add_train_command(sub)
     return parser
 
 

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .trainer import FastStyleTrainer
     from .translator import FastStyleTranslator
 
 
@@ -44,3 +45,10 @@ class FastStyle(Family):
         from .convert import convert
 
         return convert(files)
+
+    trains = True
+
+    def trainer(self, config: Mapping[str, Any], **settings: Any) -> FastStyleTrainer:
+        from .trainer import FastStyleTrainer
+
+        return FastStyleTrainer(self, config, **settings)

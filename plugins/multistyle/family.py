@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .trainer import MultiStyleTrainer
     from .translator import MultiStyleTranslator
 
 
@@ -74,3 +75,10 @@ class MultiStyle(Family):
 
         _, state = read_onnx(files["model"])
         return {"model": state}
+
+    trains = True
+
+    def trainer(self, config: Mapping[str, Any], **settings: Any) -> MultiStyleTrainer:
+        from .trainer import MultiStyleTrainer
+
+        return MultiStyleTrainer(self, config, **settings)

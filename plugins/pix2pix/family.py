@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .trainer import Pix2PixTrainer
     from .translator import Pix2PixTranslator
 
 #: number of stride-2 levels per generator; inputs must be multiples of 2 ** num_downs
@@ -72,3 +73,10 @@ class Pix2Pix(Family):
         with torch.device("meta"):
             network = self.build(config)["model"]
         return convert(files, network)
+
+    trains = True
+
+    def trainer(self, config: Mapping[str, Any], **settings: Any) -> Pix2PixTrainer:
+        from .trainer import Pix2PixTrainer
+
+        return Pix2PixTrainer(self, config, **settings)

@@ -168,6 +168,14 @@ class BaseTrainer:
             )
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise InvalidOptionError(f"seed must be an integer, got {seed!r}.")
+        io = family.model_io(self.config)
+        crop = self.hparams["crop_size"]
+        if crop % io.multiple or crop < io.min_size:
+            raise InvalidOptionError(
+                f"crop_size {crop} does not suit this {family.name} network: it needs a multiple "
+                f"of {io.multiple} of at least {io.min_size} (e.g. crop_size="
+                f"{max(io.min_size, io.multiple * max(1, round(crop / io.multiple)))})."
+            )
         self.precision = precision
         self.seed = seed
         self.channels_last = channels_last
