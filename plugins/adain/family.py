@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .trainer import AdaINTrainer
     from .translator import AdaINTranslator
 
 
@@ -54,3 +55,10 @@ class AdaIN(Family):
         from .convert import convert
 
         return convert(files)
+
+    trains = True
+
+    def trainer(self, config: Mapping[str, Any], **settings: Any) -> AdaINTrainer:
+        from .trainer import AdaINTrainer
+
+        return AdaINTrainer(self, config, **settings)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .trainer import CUTTrainer
     from .translator import CUTTranslator
 
 
@@ -71,3 +72,10 @@ class CUT(Family):
             network = self.build(config)["model"]
         assert isinstance(network, CUTGenerator)
         return convert(files, network)
+
+    trains = True
+
+    def trainer(self, config: Mapping[str, Any], **settings: Any) -> CUTTrainer:
+        from .trainer import CUTTrainer
+
+        return CUTTrainer(self, config, **settings)

@@ -239,6 +239,17 @@ class BaseTrainer:
         """Columns of a sample grid (each N×3×H×W in [0, 1]): inputs, outputs, targets."""
         return []
 
+    def prepare_data(self, dataset: TrainingData) -> None:
+        """Called once the run's :attr:`schedule` is known, before the first step (e.g. to
+        change augmentation in the decay phase)."""
+
+    def decay_start(self, length: int) -> int:
+        """The first global data position of the learning-rate decay phase."""
+        batch = self.hparams["batch_size"]
+        if self.schedule.unit == "epoch":
+            return self.schedule.constant * length
+        return self.schedule.constant * batch
+
     def extra_state(self) -> dict[str, Any]:
         """Anything else a checkpoint must hold to resume exactly (e.g. an image pool)."""
         return {}
@@ -355,6 +366,7 @@ class BaseTrainer:
         elif resume:
             raise TrainingError("resume=True needs out= (the run folder to resume).")
         self.schedule = self._schedule_for(total, len(dataset), batch)
+        self.prepare_data(dataset)
         if self.step >= total:
             logger.info("The run is already at step %d of %d.", self.step, total)
         loader = torch.utils.data.DataLoader(

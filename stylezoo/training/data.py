@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +253,9 @@ class UnpairedImages(TrainingData):
         super().__init__(seed)
         self.a, self.b, self.augment = a, b, augment
         self.length = max(len(a), len(b))
+        #: From this position on, images are resized to the crop size (no scale jitter), as
+        #: CUT does in its decay epochs; ``None``: never.
+        self.plain_from: int | None = None
 
     def sample(self, position: int) -> dict[str, torch.Tensor]:
         rng = self.rng(position)
@@ -260,9 +263,12 @@ class UnpairedImages(TrainingData):
         index_a = self._shuffled(epoch * len(self.a) + offset % len(self.a), len(self.a))
         index_b = int(torch.randint(0, len(self.b), (1,), generator=rng))
         image_a, image_b = self.a.open(index_a), self.b.open(index_b)
+        augment = self.augment
+        if self.plain_from is not None and position >= self.plain_from:
+            augment = replace(augment, load_size=augment.crop_size)
         return {
-            "A": self.augment.apply(image_a, self.augment.plan(image_a.size, rng)),
-            "B": self.augment.apply(image_b, self.augment.plan(image_b.size, rng)),
+            "A": augment.apply(image_a, augment.plan(image_a.size, rng)),
+            "B": augment.apply(image_b, augment.plan(image_b.size, rng)),
         }
 
     def preview(self, count: int) -> dict[str, torch.Tensor]:
