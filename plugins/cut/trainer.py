@@ -20,7 +20,7 @@ from torch import nn
 
 from stylezoo.errors import InvalidOptionError
 from stylezoo.family import Option
-from stylezoo.nn.gan import PatchGAN, gan_loss, init_weights
+from stylezoo.nn.gan import PatchGAN, check_patchgan_input, gan_loss, init_weights
 from stylezoo.training import BaseTrainer
 from stylezoo.training.data import TrainingData, UnpairedImages, augment_from, unpaired
 
@@ -108,6 +108,7 @@ class CUTTrainer(BaseTrainer):
 
     def setup(self) -> None:
         h = self.hparams
+        check_patchgan_input(h["crop_size"], h["n_layers_D"])
         lambda_nce, self.nce_idt, self.flip_equivariance, epochs, decay = MODES[h["mode"]]
         if not h["lambda_NCE"]:
             h["lambda_NCE"] = lambda_nce

@@ -17,7 +17,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylezoo.family import Option
-from stylezoo.nn.gan import GAN_MODES, ImagePool, PatchGAN, gan_loss, init_weights
+from stylezoo.nn.gan import (
+    GAN_MODES,
+    ImagePool,
+    PatchGAN,
+    check_patchgan_input,
+    gan_loss,
+    init_weights,
+)
 from stylezoo.training import BaseTrainer
 from stylezoo.training.data import TrainingData, augment_from, unpaired
 
@@ -54,6 +61,7 @@ class CycleGANTrainer(BaseTrainer):
 
     def setup(self) -> None:
         h = self.hparams
+        check_patchgan_input(h["crop_size"], h["n_layers_D"])
         generators = {
             name: self.implementation.build_networks(self.config)["model"]
             for name in ("G_A", "G_B")

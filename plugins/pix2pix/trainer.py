@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylezoo.family import Option
-from stylezoo.nn.gan import GAN_MODES, PatchGAN, gan_loss, init_weights
+from stylezoo.nn.gan import GAN_MODES, PatchGAN, check_patchgan_input, gan_loss, init_weights
 from stylezoo.training import BaseTrainer
 from stylezoo.training.data import TrainingData, augment_from, paired
 
@@ -55,6 +55,7 @@ class Pix2PixTrainer(BaseTrainer):
 
     def setup(self) -> None:
         h = self.hparams
+        check_patchgan_input(h["crop_size"], h["n_layers_D"])
         generator = self.implementation.build_networks(self.config)["model"]
         channels = self.config["input_nc"] + self.config["output_nc"]
         discriminator = PatchGAN(channels, h["ndf"], h["n_layers_D"], h["norm_D"])

@@ -147,3 +147,16 @@ class ImagePool:
 
     def load_state_dict(self, state: Mapping[str, Any], device: torch.device) -> None:
         self.images = [image.to(device) for image in state.get("images", [])]
+
+
+def check_patchgan_input(crop_size: int, n_layers: int) -> None:
+    """A PatchGAN halves its input ``n_layers`` times and then needs ≥ 3×3 positions for its
+    last norm; smaller crops are an error naming the fix."""
+    from ..errors import InvalidOptionError
+
+    smallest = 3 * 2**n_layers
+    if crop_size < smallest:
+        raise InvalidOptionError(
+            f"crop_size {crop_size} is too small for a PatchGAN with n_layers_D={n_layers}: it "
+            f"needs at least {smallest} pixels; raise crop_size or lower n_layers_D."
+        )

@@ -22,6 +22,13 @@ class Negative(Family):
 
         return NegativeTranslator(networks, spec)
 
+    trains = True
+
+    def trainer(self, config, **settings):
+        from .trainer import NegativeTrainer
+
+        return NegativeTrainer(self, config, **settings)
+
     def convert(self, files, config):
         from stylezoo.weights.checkpoint import read_checkpoint
 
