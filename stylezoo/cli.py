@@ -353,6 +353,48 @@ def _add_hub_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_publish_registry)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import launch  # needs Gradio: a StylezooError naming the extra when missing
+
+    print(f"stylezoo demo: starting on http://{args.host}:{args.port} (Ctrl+C stops it)")
+    sys.stdout.flush()
+    launch(
+        args.model or None,
+        host=args.host,
+        port=args.port,
+        device=args.device,
+        dtype=args.dtype,
+        concurrency_limit=args.concurrency,
+    )
+    return 0
+
+
+def _add_demo_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help='a web demo of the models in the browser (pip install "stylezoo[demo]")',
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a model to offer (registry name or wildcard, directory, hf-hub:owner/name); "
+        "repeat for several; default: every model whose weights are on this machine",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--device", default="auto", help="the device picker's initial value")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16", "auto"],
+        help="the dtype picker's initial value",
+    )
+    p.add_argument("--concurrency", type=int, default=1, help="requests run at once (others queue)")
+    p.set_defaults(func=cmd_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
@@ -430,6 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sheet)
 
     _add_hub_commands(sub)
+    _add_demo_command(sub)
     from .cli_train import add_train_command
 
     add_train_command(sub)

@@ -64,6 +64,8 @@ class Option:
         nullable: ``None`` is accepted (always true when the default is ``None``).
         check: called with the value after the kind checks; returns the value to use (it may
             normalise it) or raises :class:`~stylezoo.errors.InvalidOptionError`.
+        image: the value is an image (or a list of images) that the family reads itself, a
+            style or a mask: front ends such as ``stylezoo demo`` offer an image upload.
     """
 
     default: Any = None
@@ -74,6 +76,7 @@ class Option:
     maximum: float | None = None
     nullable: bool = False
     check: Callable[[Any], Any] | None = None
+    image: bool = False
 
     def __post_init__(self) -> None:
         if not self.kind:

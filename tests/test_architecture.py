@@ -134,6 +134,9 @@ def test_the_wheel_ships_the_library_and_not_the_test_scaffolding(tmp_path: Path
         "stylezoo_plugins/arbitrary/weights/predictor.safetensors",
         "stylezoo_plugins/arbitrary/weights/transformer.safetensors",
         "stylezoo_plugins/arbitrary/NOTICE",
+        # the web demo's example photos
+        "stylezoo/demo/examples/chelsea.jpg",
+        "stylezoo/demo/examples/NOTICE",
     ):
         assert required in names, f"{required} missing from the wheel"
     leaked = sorted(n for n in names if "loopback" in n or n.startswith(("tests/", "docs/")))

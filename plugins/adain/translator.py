@@ -51,6 +51,7 @@ class AdaINTranslator(ImageTranslator):
         "style": Option(
             None,
             "the style image (PIL image, array, tensor in [0, 1] or path), or a list to mix",
+            image=True,
         ),
         "alpha": Option(
             1.0, "how much style: 0 = the content only, 1 = full style", minimum=0, maximum=1
@@ -68,7 +69,9 @@ class AdaINTranslator(ImageTranslator):
             kind="int",
             minimum=1,
         ),
-        "mask": Option(None, "where to stylise: 1 (white) = style, 0 (black) = content"),
+        "mask": Option(
+            None, "where to stylise: 1 (white) = style, 0 (black) = content", image=True
+        ),
     }
 
     def translate(

@@ -37,6 +37,7 @@ class ArbitraryTranslator(ImageTranslator):
         "style": Option(
             None,
             "the style image (PIL image, array, tensor in [0, 1] or path), or a list to blend",
+            image=True,
         ),
         "style_weights": Option(
             None, "one weight per style image (non-negative, normalised to sum to 1)"
