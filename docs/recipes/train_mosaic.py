@@ -23,8 +23,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from mosaic_style import mosaic  # noqa: E402
 
 PHOTOS = (
-    "astronaut", "brick", "camera", "cat", "chelsea", "coffee", "coins", "colorwheel", "grass",
-    "gravel", "hubble_deep_field", "immunohistochemistry", "moon", "retina", "rocket",
+    "astronaut",
+    "brick",
+    "camera",
+    "cat",
+    "chelsea",
+    "coffee",
+    "coins",
+    "colorwheel",
+    "grass",
+    "gravel",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "moon",
+    "retina",
+    "rocket",
 )
 HPARAMS = {
     "loss_network": "hed-vgg16",

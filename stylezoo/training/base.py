@@ -245,7 +245,7 @@ class BaseTrainer:
 
     def decay_start(self, length: int) -> int:
         """The first global data position of the learning-rate decay phase."""
-        batch = self.hparams["batch_size"]
+        batch = int(self.hparams["batch_size"])
         if self.schedule.unit == "epoch":
             return self.schedule.constant * length
         return self.schedule.constant * batch

@@ -23,8 +23,9 @@ def test_the_trainer_learns_the_negative(tmp_path):
         Image.fromarray(photo).save(tmp_path / "A" / f"{index}.png")
         Image.fromarray(255 - photo).save(tmp_path / "B" / f"{index}.png")
     trainer = stylezoo.trainer("negative", device="cpu", seed=0)
-    result = trainer.fit({"A": tmp_path / "A", "B": tmp_path / "B"}, steps=150,
-                         out=tmp_path / "run")
+    result = trainer.fit(
+        {"A": tmp_path / "A", "B": tmp_path / "B"}, steps=150, out=tmp_path / "run"
+    )
     assert result.losses["L1"] < 0.02
     model = stylezoo.load(tmp_path / "run" / "model")
     photo = sample_rgb(40, 40, seed=7)
