@@ -65,6 +65,8 @@ class Record:
     homepage: str = ""
     tags: tuple[str, ...] = ()
     plugin: str = ""
+    #: How the weights were trained (shown in model cards), for models trained with stylezoo.
+    trained: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def variant(self) -> str:
@@ -86,6 +88,7 @@ class Record:
             "homepage": self.homepage,
             "tags": list(self.tags),
             "plugin": self.plugin,
+            "trained": dict(self.trained),
         }
 
 
@@ -149,6 +152,7 @@ _RECORD_KEYS = frozenset(
         "paper",
         "homepage",
         "tags",
+        "trained",
     }
 )
 #: Tables merged key by key between ``[defaults]`` and a model; other keys are replaced.
@@ -195,6 +199,7 @@ def records_from_toml(package: str, resource: str, family: str) -> list[Record]:
                 paper=merged.get("paper", ""),
                 homepage=merged.get("homepage", ""),
                 tags=tuple(merged.get("tags", ())),
+                trained=dict(merged.get("trained", {})),
             )
         )
     return records

@@ -508,3 +508,23 @@ def test_two_processes_with_gloo_match_one_process_with_the_same_global_batch(
             net.load_state_dict(state[name])
             outputs.append(net.eval()(x))
         assert (outputs[0] - outputs[1]).abs().max() < 2e-3, name
+
+
+def test_the_shipped_style_trained_here_keeps_the_other_26_bit_for_bit():
+    added = stylezoo.load("multistyle/android-27")
+    original = stylezoo.load("multistyle/android-26")
+    assert added.styles == 27
+    for name, value in original.networks["model"].state_dict().items():
+        mine = added.networks["model"].state_dict()[name]
+        if name.endswith((".gamma", ".beta")):
+            assert torch.equal(mine[:26], value)
+            assert not torch.equal(mine[26], value.mean(0))  # the new row was trained
+        else:
+            assert torch.equal(mine, value)
+    photo = _photos(64)[0]
+    assert np.array_equal(
+        np.asarray(added.translate(photo, style=19)),
+        np.asarray(original.translate(photo, style=19)),
+    )
+    trained = stylezoo.model_info("multistyle/android-27")["trained"]
+    assert trained["started_from"] == "multistyle/android-26" and trained["steps"] == 80

@@ -8,6 +8,8 @@ vintage CycleGAN generator. Files are small JPEGs next to this script.
 
 from __future__ import annotations
 
+import sys
+
 import importlib.util
 from pathlib import Path
 
@@ -55,6 +57,16 @@ def main() -> None:
     made.append(save(kept, "chelsea-style19-colour.jpg"))
     softer = multistyle.translate(astronaut, style=3, strength=0.6)
     made.append(save(softer, "astronaut-style3-0.6.jpg"))
+
+    # style 26 of android-27 was trained by stylezoo (docs/recipes/train_mosaic.py)
+    with_mosaic = stylezoo.load("multistyle/android-27")
+    for photo, name in ((chelsea, "chelsea"), (astronaut, "astronaut")):
+        out = with_mosaic.translate(photo, style=26)
+        made.append(save(out, f"{name}-mosaic.jpg"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes"))
+    from mosaic_style import mosaic
+
+    made.append(save(mosaic(), "mosaic-style.jpg", 256))
 
     if "arbitrary" in stylezoo.plugins.families():
         arbitrary = stylezoo.load("arbitrary/magenta")

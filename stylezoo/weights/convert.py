@@ -87,6 +87,8 @@ def model_spec(
         provenance["upstream"] = {role: dict(src) for role, src in record.upstream.items()}
     if record and record.package:
         provenance["package"] = {role: dict(src) for role, src in record.package.items()}
+    if record and record.trained:
+        provenance["trained"] = dict(record.trained)
     return ModelSpec(
         family=family.name,
         config=config,
