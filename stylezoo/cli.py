@@ -203,6 +203,29 @@ def _check_options_once(translator: Any, options: dict[str, Any]) -> None:
         prepare(checked)  # reads a style image, checks combinations
 
 
+def _show_steps(translator: Any, *, quiet: bool) -> None:
+    """A step bar for translators that report their steps (a ``progress`` attribute, e.g.
+    diffusion models): one bar per image, for slow, many-step models."""
+    if quiet or not hasattr(translator, "progress"):
+        return
+    from tqdm import tqdm
+
+    bar: Any = None
+
+    def report(step: int, total: int) -> None:
+        nonlocal bar
+        if bar is None or step == 1:
+            if bar is not None:
+                bar.close()
+            bar = tqdm(total=total, unit="step", leave=False, file=sys.stderr)
+        bar.update(step - bar.n)
+        if step == total:
+            bar.close()
+            bar = None
+
+    translator.progress = report
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -221,6 +244,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     failures: list[tuple[Path, str]] = []
     skipped = 0
     progress = tqdm(files, unit="image", disable=len(files) < 2 or args.quiet, file=sys.stderr)
+    _show_steps(translator, quiet=args.quiet)
     for source in progress:
         target = _output_path(source, args.inputs, out_dir)
         if target.suffix.lower() not in IMAGE_SUFFIXES:

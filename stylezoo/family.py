@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from .translator import Translator
+    from .weights.directory import LocalModel
 
 #: The value kinds an :class:`Option` checks by itself; ``"any"`` leaves checking to ``check``.
 KINDS = ("bool", "int", "float", "str", "any")
@@ -370,6 +371,30 @@ class Family:
 
     #: Whether :meth:`convert` reads official files (``False``: the family has none).
     converts: ClassVar[bool] = True
+
+    #: ``True`` for families whose models are stored in another library's layout (e.g. a
+    #: diffusers pipeline: configs, a tokenizer and one weights file per part) rather than
+    #: ``config.json`` + one ``<role>.safetensors`` per role. They implement
+    #: :meth:`model_files` and :meth:`load_model`; :meth:`build` is not used to load them.
+    #: Their registry records name a Hub repository in that layout (``hub`` table), which
+    #: is fetched file by file into huggingface_hub's cache like any Hub copy.
+    own_layout: ClassVar[bool] = False
+
+    def model_files(self, config: Mapping[str, Any]) -> Mapping[str, str]:
+        """Families with :attr:`own_layout`: every file a model needs, key → path inside its
+        directory or Hub repository (``/``-separated). Keys that are roles name that role's
+        safetensors weights (checked like any weights file: layout and sha256); other keys
+        are small files such as configs and tokenizers. A record's ``hub.files`` may
+        replace paths by key."""
+        return {role: f"{role}.safetensors" for role in self.roles}
+
+    def load_model(
+        self, model: LocalModel, *, device: Any = None, dtype: Any = None, device_map: Any = None
+    ) -> Translator:
+        """Families with :attr:`own_layout`: the translator from ``model.files`` (key → local
+        path, the keys of :meth:`model_files`), on ``device``/``device_map`` in ``dtype`` (as
+        :func:`stylezoo.load` takes them)."""
+        raise NotImplementedError(f"the {self.name} family does not implement load_model()")
 
     def io_for(self, config: Mapping[str, Any]) -> Mapping[str, Any]:
         """IOSpec fields that follow from the config (e.g. a U-Net's depth sets ``multiple``)."""

@@ -541,6 +541,8 @@ def translate_options(family: str) -> dict[str, Option]:
 
 def family_rows() -> Iterator[Row]:
     for name, family in sorted(stylezoo.plugins.families().items()):
+        if family.own_layout:
+            continue  # no converter and no config-built model: see its own tests
 
         def convert_argv(c: Ctx, setting: str, family: Family = family) -> list[Any]:
             return [

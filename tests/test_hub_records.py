@@ -25,6 +25,14 @@ def test_record_is_well_formed(name: str) -> None:
     record = stylezoo.get_record(name)
     family = families()[record.family]
     assert isinstance(record.license, str) and record.license.strip(), "license is required"
+    if family.own_layout:
+        # Another library's layout, fetched file by file from a pinned Hub commit.
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", str(record.hub.get("repo", ""))), "hub.repo"
+        assert re.fullmatch(r"[0-9a-f]{40}", str(record.hub.get("revision", ""))), "pinned"
+        names = family.model_files(family.complete_config(record.config))
+        assert set(family.roles) <= set(names) and set(record.hub.get("files", {})) <= set(names)
+        assert not record.upstream and not record.package
+        return
     assert record.upstream or record.package, "a record must say where its weights are"
     for kind, sources in (("upstream", record.upstream), ("package", record.package)):
         assert not sources or set(sources) == set(family.roles), (

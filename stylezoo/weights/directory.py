@@ -176,6 +176,15 @@ def role_names(family_name: str) -> tuple[str, ...]:
     return get_family(family_name).roles
 
 
+def model_file_names(spec: ModelSpec) -> dict[str, str]:
+    """The files of a model: ``<role>.safetensors`` per role, or, for a family with its own
+    layout (:attr:`~stylezoo.Family.own_layout`), the files it names (key → relative path)."""
+    family = get_family(spec.family)
+    if not family.own_layout:
+        return {role: weights_name(role) for role in family.roles}
+    return {str(k): str(v) for k, v in family.model_files(spec.config).items()}
+
+
 def local_model(directory: str | os.PathLike[str]) -> LocalModel:
     """Read a saved directory's config and find each role's weights file.
 
@@ -185,19 +194,18 @@ def local_model(directory: str | os.PathLike[str]) -> LocalModel:
     """
     directory = Path(directory)
     spec, data = _read_config(directory)
-    roles = role_names(spec.family)
+    names = model_file_names(spec)
     recorded = data.get("weights", {})
     files = {}
-    for role in roles:
-        path = directory / weights_name(role)
+    for key, name in names.items():
+        path = directory / name
         if not path.is_file():
             raise InvalidModelDirectoryError(
-                f"{str(directory)!r} has no {weights_name(role)} (the {spec.family} family "
-                f"needs {', '.join(weights_name(r) for r in roles)}). Re-save or "
-                "re-download the model."
+                f"{str(directory)!r} has no {name} (the {spec.family} family "
+                f"needs {', '.join(names.values())}). Re-save or re-download the model."
             )
-        files[role] = path
-    digests = {role: recorded[role]["sha256"] for role in roles if role in recorded}
+        files[key] = path
+    digests = {key: recorded[key]["sha256"] for key in names if key in recorded}
     return LocalModel(
         spec=spec, files=files, directory=directory, origin=str(directory), sha256=digests
     )

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from .._version import __version__
@@ -23,11 +23,13 @@ from ..errors import (
     OfflineError,
     UnknownModelError,
 )
+from ..plugins import get_family
 from .cache import hub_cache_dir, hub_endpoint, is_offline
-from .directory import LocalModel, read_spec, role_names, weights_name
+from .directory import LocalModel, model_file_names, read_spec, weights_name
 from .integrity import check_safetensors, expected_blob_hash, first_line, verify_file
 
 if TYPE_CHECKING:
+    from ..family import ModelSpec
     from ..registry import Record
 
 logger = logging.getLogger(__name__)
@@ -96,8 +98,19 @@ class HubOptions:
     local_files_only: bool = False
 
 
-def fetch_hub_model(source: HubSource, options: HubOptions, *, probe: bool = True) -> LocalModel:
+def fetch_hub_model(
+    source: HubSource,
+    options: HubOptions,
+    *,
+    probe: bool = True,
+    spec: ModelSpec | None = None,
+) -> LocalModel:
     """Download (or find in the cache) config.json and every role's weights of ``source``.
+
+    ``spec`` is given for a repository in another library's layout (a record of a family
+    with :attr:`~stylezoo.Family.own_layout`): it has no stylezoo ``config.json``, the spec
+    comes from the record, and the files are those the family names; the first of them
+    pins the commit that every other file is taken from.
 
     Every weights file is checked before it is used: a readable safetensors layout, and the
     sha256 the record publishes (or, failing that, the hash the Hub names its blob by). A bad
@@ -114,17 +127,18 @@ def fetch_hub_model(source: HubSource, options: HubOptions, *, probe: bool = Tru
         IntegrityError: a file is still wrong after one re-download.
     """
     if probe and not is_offline(options.local_files_only):
+        cached_only = replace(options, local_files_only=True)
         if source.revision and _FULL_COMMIT.match(source.revision):
             # A commit never changes: a cached one is used without asking (as huggingface_hub
             # does), so there is nothing to probe.
             try:
-                return fetch_hub_model(source, replace(options, local_files_only=True))
+                return fetch_hub_model(source, cached_only, spec=spec)
             except (OfflineError, IntegrityError):  # not cached, or a bad copy now deleted
                 pass
-        reason = hub_unreachable(source, options)
+        reason = hub_unreachable(source, options, filename=probe_file(source, spec))
         if reason is not None:
             try:
-                model = fetch_hub_model(source, replace(options, local_files_only=True))
+                model = fetch_hub_model(source, cached_only, spec=spec)
             except OfflineError:
                 raise DownloadError(
                     f"The Hub ({hub_endpoint() or 'huggingface.co'}) cannot be reached "
@@ -138,13 +152,25 @@ def fetch_hub_model(source: HubSource, options: HubOptions, *, probe: bool = Tru
                 source.describe(),
             )
             return model
-    config = _hub_file(source, "config.json", source.revision, options)
-    # Pin the commit config.json came from, so every file is from the same snapshot.
-    commit = config.parent.name
-    spec = read_spec(config.parent)
+    if spec is None:
+        config = _hub_file(source, "config.json", source.revision, options)
+        root = config.parent
+        spec = read_spec(root)
+        names = {key: source.files.get(key, name) for key, name in model_file_names(spec).items()}
+    else:
+        names = _own_layout_names(source, spec)
+        first_name = next(iter(names.values()))
+        pinned = _hub_file(source, first_name, source.revision, options)
+        root = pinned.parents[len(PurePosixPath(first_name).parts) - 1]
+    # Pin the commit the first file came from, so every file is from the same snapshot.
+    commit = root.name
+    roles = set(get_family(spec.family).roles)
     files = {}
-    for role in role_names(spec.family):
-        filename = source.filename(role)
+    for key, filename in names.items():
+        if key not in roles:  # a config or tokenizer file of another library's layout
+            files[key] = _hub_file(source, filename, commit, options)
+            continue
+        role = key
 
         def fetch(force: bool, name: str = filename) -> Path:
             return _hub_file(source, name, commit, options, force=force)
@@ -163,9 +189,23 @@ def fetch_hub_model(source: HubSource, options: HubOptions, *, probe: bool = Tru
     return LocalModel(
         spec=spec,
         files=files,
-        directory=config.parent,
+        directory=root,
         origin=f"{HF_HUB_PREFIX}{source.repo_id}@{commit}",
     )
+
+
+def _own_layout_names(source: HubSource, spec: ModelSpec) -> dict[str, str]:
+    """The files of a family with its own layout, with the record's ``files`` overrides."""
+    names = {key: source.files.get(key, name) for key, name in model_file_names(spec).items()}
+    if not names:
+        raise UnknownModelError(f"The {spec.family} family names no files to fetch.")
+    return names
+
+
+def probe_file(source: HubSource, spec: ModelSpec | None) -> str:
+    """The file whose HEAD tells whether ``source`` can be fetched: ``config.json``, or the
+    first file of a repository in another library's layout."""
+    return "config.json" if spec is None else next(iter(_own_layout_names(source, spec).values()))
 
 
 def _hub_file(
@@ -242,17 +282,21 @@ def _forget_blob(path: Path) -> None:
             pass
 
 
-def hub_reachable(source: HubSource, options: HubOptions) -> bool | str:
-    """One quick HEAD (no retries) on config.json: ``True``, or why the copy cannot be used.
+def hub_reachable(
+    source: HubSource, options: HubOptions, *, filename: str = "config.json"
+) -> bool | str:
+    """One quick HEAD (no retries) on ``filename``: ``True``, or why the copy cannot be used.
 
     huggingface_hub retries an unreachable Hub for ~20 s before giving up; a registry
     record has an upstream fallback, so it asks first and falls back at once.
     """
-    exc = _head_config(source, options)
+    exc = _head_file(source, options, filename)
     return True if exc is None else f"{type(exc).__name__}: {first_line(exc)}"
 
 
-def hub_unreachable(source: HubSource, options: HubOptions) -> str | None:
+def hub_unreachable(
+    source: HubSource, options: HubOptions, *, filename: str = "config.json"
+) -> str | None:
     """Why the Hub cannot be reached at all (no connection, a timeout, a 5xx), or ``None``.
 
     An answer about the repository itself (not found, private, gated) means the Hub is
@@ -260,7 +304,7 @@ def hub_unreachable(source: HubSource, options: HubOptions) -> str | None:
     """
     from huggingface_hub import errors
 
-    exc = _head_config(source, options)
+    exc = _head_file(source, options, filename)
     if exc is None or isinstance(exc, errors.EntryNotFoundError):
         return None
     if isinstance(exc, errors.HfHubHTTPError):
@@ -271,15 +315,13 @@ def hub_unreachable(source: HubSource, options: HubOptions) -> str | None:
     return f"{type(exc).__name__}: {first_line(exc)}"
 
 
-def _head_config(source: HubSource, options: HubOptions) -> Exception | None:
+def _head_file(source: HubSource, options: HubOptions, filename: str) -> Exception | None:
     from huggingface_hub import errors, get_hf_file_metadata, hf_hub_url
 
     # huggingface_hub re-exports its HTTP client's base error without listing it in __all__.
     from huggingface_hub.errors import HTTPError  # type: ignore[attr-defined]
 
-    url = hf_hub_url(
-        source.repo_id, "config.json", revision=source.revision, endpoint=hub_endpoint()
-    )
+    url = hf_hub_url(source.repo_id, filename, revision=source.revision, endpoint=hub_endpoint())
     try:
         get_hf_file_metadata(url, token=options.token, timeout=10)
     except (HTTPError, errors.EntryNotFoundError, OSError) as exc:

@@ -139,6 +139,14 @@ def load_files(
     from ..device_map import place_roles
     from ..devices import resolve_dtype
 
+    family = get_family(model.spec.family)
+    if family.own_layout:  # another library's layout: the family reads its files itself
+        try:
+            return family.load_model(model, device=device, dtype=dtype, device_map=device_map)
+        except StylezooError:
+            raise
+        except Exception as exc:
+            raise _plugin_failed(family, f"load {model.origin or model.directory}", exc) from exc
     placement = place_roles(model.files, device=device, device_map=device_map)
     cast = resolve_dtype(dtype, next(iter(placement.values()), None))
     fitted = model.fitted

@@ -24,9 +24,10 @@ from ..errors import (
     InvalidOptionError,
     OfflineError,
 )
+from ..family import Family
 from ..plugins import get_family, get_record
 from ..registry import Record
-from .cache import cache_root, is_offline, record_cache_dir
+from .cache import cache_root, hub_cache_dir, is_offline, record_cache_dir
 from .convert import convert_checkpoints, model_spec
 from .directory import (
     LocalModel,
@@ -102,6 +103,9 @@ def fetch_record(
             f"{record.name!r} has none (its weights come from upstream)."
         )
     hub = HubSource.from_record(record, revision) if record.hub else None
+    family = get_family(record.family)
+    if family.own_layout:
+        return _fetch_own_layout(record, family, hub, options)
     cached = _cached_copy(record, hub, options)
     if cached is not None:
         return cached
@@ -134,6 +138,39 @@ def fetch_record(
         f"No source of {record.name!r} could be used. " + " ".join(reasons) + " If you have "
         f"the official file, run `stylezoo convert {record.name} FILE -o DIR` and load DIR."
     )
+
+
+def _fetch_own_layout(
+    record: Record, family: Family, hub: HubSource | None, options: HubOptions
+) -> LocalModel:
+    """A record of a family with its own layout: its Hub repository, in that layout (the
+    cached snapshot first, with no network request). The spec comes from the record."""
+    if hub is None:
+        raise DownloadError(
+            f"{record.name!r} names no Hub repository (hub table), and the {family.name} "
+            "family loads its models only from one (or from a directory saved by stylezoo)."
+        )
+    spec = model_spec(
+        family,
+        record,
+        family.complete_config(record.config),
+        {"hub": {"repo": hub.repo_id, "revision": hub.revision or "main"}},
+    )
+    try:
+        return fetch_hub_model(hub, replace(options, local_files_only=True), spec=spec)
+    except OfflineError:
+        if is_offline(options.local_files_only):
+            raise OfflineError(
+                f"The files of {record.name!r} ({hub.describe()}) are not in the Hub cache "
+                f"({hub_cache_dir(options.cache_dir)}) and downloads are off (HF_HUB_OFFLINE=1 "
+                f"or local_files_only=True). Run `stylezoo download {record.name}` on a "
+                "machine with internet (then copy the cache, see docs/hub.md)."
+            ) from None
+    except IntegrityError as exc:  # the bad file is gone; fetched again below
+        if is_offline(options.local_files_only):
+            raise
+        logger.warning("%s", exc)
+    return fetch_hub_model(hub, options, spec=spec)
 
 
 def _cached_copy(record: Record, hub: HubSource | None, options: HubOptions) -> LocalModel | None:
