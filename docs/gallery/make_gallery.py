@@ -8,9 +8,8 @@ vintage CycleGAN generator. Files are small JPEGs next to this script.
 
 from __future__ import annotations
 
-import sys
-
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np

@@ -69,7 +69,9 @@ class AdaINTrainer(BaseTrainer):
             networks["encoder"].load_state_dict(loaded.networks["encoder"].state_dict())
             if self.init is not None:  # fine-tune the given decoder
                 networks["decoder"].load_state_dict(loaded.networks["decoder"].state_dict())
-        self.encoder = networks["encoder"].to(self.device).eval()
+        encoder = networks["encoder"].to(self.device).eval()
+        assert isinstance(encoder, nn.Sequential)
+        self.encoder: nn.Sequential = encoder
         for parameter in self.encoder.parameters():
             parameter.requires_grad_(False)
         decoder = networks["decoder"]

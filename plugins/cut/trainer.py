@@ -33,6 +33,12 @@ MODES = {
 }
 
 
+def _layers(generator: nn.Module) -> nn.Sequential:
+    layers = generator.model
+    assert isinstance(layers, nn.Sequential)
+    return layers
+
+
 def to_signed(x: torch.Tensor) -> torch.Tensor:
     return x * 2 - 1
 
@@ -122,7 +128,7 @@ class CUTTrainer(BaseTrainer):
         ):
             raise InvalidOptionError(f"nce_layers must be a list of layer indices, got {layers!r}.")
         generator = self.implementation.build_networks(self.config)["model"]
-        depth = len(generator.model)
+        depth = len(_layers(generator))
         if max(layers) >= depth or min(layers) < 0:
             raise InvalidOptionError(
                 f"nce_layers {layers} are not all layers of this generator (0–{depth - 1})."
@@ -144,7 +150,7 @@ class CUTTrainer(BaseTrainer):
         layers = set(self.hparams["nce_layers"])
         last = max(layers)
         features = []
-        for index, layer in enumerate(generator.model):
+        for index, layer in enumerate(_layers(generator)):
             x = layer(x)
             if index in layers:
                 features.append(x)
