@@ -528,3 +528,25 @@ def test_the_shipped_style_trained_here_keeps_the_other_26_bit_for_bit():
     )
     trained = stylezoo.model_info("multistyle/android-27")["trained"]
     assert trained["started_from"] == "multistyle/android-26" and trained["steps"] == 80
+
+
+class _LearningRates(Callback):
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def on_step_end(self, trainer, step, losses):
+        self.rates.append(trainer.optimizers["G"].param_groups[0]["lr"])
+
+
+def test_the_official_linear_decay_in_epochs(unpaired_dir):
+    # upstream: factor after k finished epochs = 1 - max(0, k + 1 - n_epochs) / (n_decay + 1)
+    hparams = {**TINY_CYCLEGAN[1], "n_epochs": 1, "n_epochs_decay": 2, "lr": 1e-3}
+    trainer = stylezoo.trainer("cyclegan", TINY_CYCLEGAN[0], hparams, device="cpu")
+    rates = _LearningRates()
+    trainer.fit(unpaired_dir, epochs=3, callbacks=[rates])  # 3 images per epoch, batch 1
+    expected = [1e-3] * 3 + [1e-3 * (1 - 1 / 3)] * 3 + [1e-3 * (1 - 2 / 3)] * 3
+    assert rates.rates == pytest.approx(expected)
+    # by epochs without the counts: the official 1:1 split over the epochs asked for
+    other = stylezoo.trainer("cyclegan", *TINY_CYCLEGAN, device="cpu")
+    assert other.linear_decay(100, epochs=10) == stylezoo.training.Schedule("epoch", 5, 5)
+    assert other.linear_decay(100) == stylezoo.training.Schedule("step", 50, 50)

@@ -69,6 +69,7 @@ class AdaINTrainer(BaseTrainer):
             networks["encoder"].load_state_dict(loaded.networks["encoder"].state_dict())
             if self.init is not None:  # fine-tune the given decoder
                 networks["decoder"].load_state_dict(loaded.networks["decoder"].state_dict())
+                self.license = loaded.spec.license
         encoder = networks["encoder"].to(self.device).eval()
         assert isinstance(encoder, nn.Sequential)
         self.encoder: nn.Sequential = encoder
@@ -91,7 +92,7 @@ class AdaINTrainer(BaseTrainer):
     def lr_factor(self, completed: int) -> float:
         return 1.0 / (1.0 + self.hparams["lr_decay"] * completed)
 
-    def _schedule_for(self, total: int, length: int, batch: int) -> Schedule:
+    def _schedule_for(self, total: int, epochs: float | None) -> Schedule:
         return Schedule("step")
 
     def dataset(self, data: Any) -> TrainingData:

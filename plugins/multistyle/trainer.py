@@ -81,6 +81,7 @@ class MultiStyleTrainer(StyleTrainer):
                 f"{base.spec.family} model."
             )
         self.init_name = base.spec.name or str(self.init)
+        self.license = base.spec.license
         old = base.networks["model"]
         self.base_styles = old.styles
         self.config = self.implementation.complete_config(

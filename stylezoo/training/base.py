@@ -188,6 +188,9 @@ class BaseTrainer:
         self.elapsed = 0.0
         self.last_losses: dict[str, float] = {}
         self.data_description: dict[str, Any] = {}
+        #: The license of the trained models' card (families starting from a pretrained model
+        #: carry its license over).
+        self.license = "unknown"
         self.schedule = Schedule()
         self.networks: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
@@ -293,11 +296,12 @@ class BaseTrainer:
             for parameter in network.parameters():
                 parameter.requires_grad_(flag)
 
-    def linear_decay(self, steps: int, epoch_length: int) -> Schedule:
+    def linear_decay(self, steps: int, epochs: float | None = None) -> Schedule:
         """The official constant-then-linear-decay schedule for this run.
 
-        In epochs when the user set the schedule's epoch counts (or trains by epochs);
-        otherwise the same shape over the run's ``steps``, in the official proportion.
+        In epochs, as upstream, when the user set the schedule's epoch counts; when training
+        by ``epochs`` without them, those epochs split in the official proportion (200
+        epochs: 100 + 100); when training by ``steps``, the same shape over the steps.
         """
         if self.schedule_options is None:
             return Schedule()
@@ -306,6 +310,10 @@ class BaseTrainer:
         if constant_key in self.user_hparams or decay_key in self.user_hparams:
             return Schedule("epoch", constant, decay)
         share = constant / max(1, constant + decay)
+        if epochs is not None:
+            whole = max(1, math.ceil(epochs))
+            constant_epochs = round(whole * share)
+            return Schedule("epoch", constant_epochs, whole - constant_epochs)
         constant_steps = round(steps * share)
         return Schedule("step", constant_steps, steps - constant_steps)
 
@@ -365,7 +373,7 @@ class BaseTrainer:
                 resumed_from = self.step
         elif resume:
             raise TrainingError("resume=True needs out= (the run folder to resume).")
-        self.schedule = self._schedule_for(total, len(dataset), batch)
+        self.schedule = self._schedule_for(total, epochs)
         self.prepare_data(dataset)
         if self.step >= total:
             logger.info("The run is already at step %d of %d.", self.step, total)
@@ -438,8 +446,8 @@ class BaseTrainer:
             raise InvalidOptionError(f"epochs must be a positive number, got {epochs!r}.")
         return max(1, math.ceil(epochs * length / batch))
 
-    def _schedule_for(self, total: int, length: int, batch: int) -> Schedule:
-        return self.linear_decay(total, math.ceil(length / batch))
+    def _schedule_for(self, total: int, epochs: float | None) -> Schedule:
+        return self.linear_decay(total, epochs)
 
     def _apply_schedule(self, length: int, batch: int) -> None:
         if self.schedule.unit == "epoch":
@@ -572,7 +580,7 @@ class BaseTrainer:
             io=implementation.model_io(full),
             name="",
             description=f"{family} model trained with stylezoo",
-            license="unknown",
+            license=self.license,
             provenance={"trained": self.training_facts()},
             version=__version__,
         )
