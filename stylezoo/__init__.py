@@ -27,6 +27,7 @@ from .errors import (
     CheckpointError,
     DeviceError,
     DownloadError,
+    ExportError,
     ImageTooLargeError,
     IntegrityError,
     InvalidImageError,
@@ -44,6 +45,7 @@ from .errors import (
     WeightsError,
     WeightsNotAvailableError,
 )
+from .exporting import export
 from .family import Family, IOSpec, ModelSpec, Option
 from .hookspecs import hookimpl
 from .plugins import get_family, get_record, plugin_manager
@@ -61,6 +63,7 @@ __all__ = [
     "CheckpointError",
     "DeviceError",
     "DownloadError",
+    "ExportError",
     "Family",
     "IOSpec",
     "ImageTooLargeError",
@@ -90,6 +93,7 @@ __all__ = [
     "contact_sheet",
     "create_model",
     "download",
+    "export",
     "get_family",
     "get_record",
     "hookimpl",

@@ -90,3 +90,9 @@ class IntegrityError(WeightsError):
 
 class PublishError(StylezooError):
     """A model could not be pushed to the Hugging Face Hub."""
+
+
+class ExportError(StylezooError):
+    """A model cannot be exported as asked: an option or format the family cannot put in a
+    graph, a missing exporter package, or an exported file that does not reproduce the
+    model."""
