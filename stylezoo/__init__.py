@@ -28,6 +28,7 @@ from .errors import (
     CheckpointError,
     DeviceError,
     DownloadError,
+    ExportError,
     ImageTooLargeError,
     IntegrityError,
     InvalidDataError,
@@ -47,6 +48,7 @@ from .errors import (
     WeightsError,
     WeightsNotAvailableError,
 )
+from .exporting import export
 from .family import Family, IOSpec, ModelSpec, Option
 from .hookspecs import hookimpl
 from .plugins import get_family, get_record, plugin_manager
@@ -67,6 +69,7 @@ __all__ = [
     "CheckpointError",
     "DeviceError",
     "DownloadError",
+    "ExportError",
     "Family",
     "IOSpec",
     "ImageTooLargeError",
@@ -99,6 +102,7 @@ __all__ = [
     "contact_sheet",
     "create_model",
     "download",
+    "export",
     "get_family",
     "get_record",
     "hookimpl",

@@ -419,6 +419,70 @@ def _add_demo_command(sub: Any) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .exporting import export
+
+    path = export(
+        args.model,
+        args.output,
+        format=args.format,
+        dynamic_size=args.dynamic_size,
+        size=_parse_size(args.size),
+        options=_parse_settings(args.option, "--option"),
+        opset=args.opset,
+        overwrite=args.overwrite,
+    )
+    print(path)
+    return 0
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    """``--size 256`` or ``--size 480x640`` (height × width)."""
+    if text is None:
+        return None
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) in (1, 2) and all(p.strip().isdecimal() for p in parts):
+        values = [int(p) for p in parts]
+        return (values[0], values[-1])
+    raise InvalidOptionError(
+        f"--size takes SIDE or HEIGHTxWIDTH (e.g. 256 or 480x640), got {text!r}."
+    )
+
+
+def _add_export_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a model as one ONNX or TorchScript file (pre- and post-processing "
+        "included: NCHW float RGB in [0, 1] in and out)",
+    )
+    p.add_argument("model", help="a registry name or a directory saved by stylezoo")
+    p.add_argument("-o", "--output", required=True, help="the file to write (e.g. model.onnx)")
+    p.add_argument(
+        "--format",
+        choices=["onnx", "torchscript"],
+        default=None,
+        help="default: from the suffix (.onnx; .pt, .ts)",
+    )
+    p.add_argument(
+        "--dynamic-size",
+        action="store_true",
+        help="the graph takes any height and width (default: only --size)",
+    )
+    p.add_argument(
+        "--size", default=None, help="SIDE or HEIGHTxWIDTH to export at and check with (256)"
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a translate option fixed in the graph, e.g. strength=0.5 or style=7",
+    )
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.set_defaults(func=cmd_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
@@ -500,6 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_train import add_train_command
 
     add_train_command(sub)
+    _add_export_command(sub)
     return parser
 
 

@@ -98,3 +98,9 @@ class InvalidDataError(StylezooError, ValueError):
 
 class TrainingError(StylezooError):
     """A training run cannot start, resume or continue (e.g. a loss became NaN)."""
+
+
+class ExportError(StylezooError):
+    """A model cannot be exported as asked: an option or format the family cannot put in a
+    graph, a missing exporter package, or an exported file that does not reproduce the
+    model."""

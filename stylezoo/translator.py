@@ -15,7 +15,7 @@ import os
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -26,6 +26,9 @@ from . import image as imagelib
 from .devices import resolve_device, resolve_dtype
 from .errors import ImageTooLargeError, InvalidImageError, InvalidOptionError
 from .family import ModelSpec, Option, check_options
+
+if TYPE_CHECKING:
+    from .exportable import ExportGraph
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +106,19 @@ class ImageTranslator:
         """Turn checked options into what :meth:`forward` takes (e.g. a style image into a
         tensor). Called on both paths, so it must be idempotent."""
         return options
+
+    def export_graph(self, options: Mapping[str, Any]) -> ExportGraph:
+        """What :func:`stylezoo.export` traces: a module computing the raw call with
+        ``options`` (the user's, unchecked) fixed, and the graph inputs besides the image.
+
+        The default exports the raw call with every option fixed. Families whose options
+        are images or blends override it to take them as graph inputs (see
+        :mod:`stylezoo.exportable`), and raise :class:`~stylezoo.errors.ExportError` for
+        options a graph cannot hold.
+        """
+        from .exportable import raw_call_graph
+
+        return raw_call_graph(self, options)
 
     def run(self, role: str, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         """Run the network ``role`` on ``x``, first moved to that network's device and dtype.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,16 @@ from PIL import Image, ImageOps
 
 from stylezoo import image as imagelib
 from stylezoo.errors import InvalidImageError, InvalidOptionError, InvalidOptionImageError
-from stylezoo.family import Option, blend_weights
+from stylezoo.exportable import (
+    ExportGraph,
+    ExportInput,
+    ExportModule,
+    plain_options,
+    raw_call_graph,
+    run_raw_call,
+    unsupported,
+)
+from stylezoo.family import Option, blend_weights, check_options
 from stylezoo.translator import ImageTranslator
 
 from .model import calc_mean_std, coral
@@ -118,6 +127,38 @@ class AdaINTranslator(ImageTranslator):
             options["mask"] = _prepare_mask(options["mask"])
         return options
 
+    def export_graph(self, options: Mapping[str, Any]) -> ExportGraph:
+        """The graph takes a ``style`` image after the content (1×3×H×W in [0, 1], any size,
+        used as it is), unless ``options`` fix one; ``alpha`` is fixed. A mask and
+        ``preserve_color`` (CORAL needs a matrix square root, which ONNX lacks) cannot be
+        exported."""
+        checked = check_options(self.options, options, "adain option")
+        if checked["mask"] is not None:
+            raise unsupported(self, "a mask", "blend the exported output with the content.")
+        if checked["preserve_color"]:
+            raise unsupported(
+                self, "preserve_color=True", "recolour the style before feeding it (CORAL)."
+            )
+        if checked["style"] is not None:
+            return raw_call_graph(self, options)
+        if checked["style_weights"] is not None or checked["style_size"] is not None:
+            raise unsupported(
+                self,
+                "style_weights or style_size but no style",
+                "the graph takes one style image, used at the size given; resize it first, "
+                "or fix the styles with style=….",
+            )
+        example = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        style = ExportInput(
+            "style",
+            example,
+            {2: "style_height", 3: "style_width"},
+            "1×3×H×W float32 in [0, 1] (RGB), any size of at least 16×16, used as it is "
+            "(translate() resizes it to 512 pixels on the shorter side first)",
+        )
+        fixed = {**checked, "style_weights": [1.0]}
+        return ExportGraph(_StyleImageExport(self, fixed), (style,), plain_options(checked, self))
+
     def forward(
         self,
         x: torch.Tensor,
@@ -175,6 +216,11 @@ class AdaINTranslator(ImageTranslator):
         if mask is None:
             return stylised
         return _blend(stylised, content.to(x.device), mask)
+
+
+class _StyleImageExport(ExportModule):
+    def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return run_raw_call(self.translator, image, {**self.options, "style": [style[0]]})
 
 
 def _placement(network: torch.nn.Module) -> tuple[torch.device, torch.dtype]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -10,7 +10,16 @@ import torch.nn.functional as F
 
 from stylezoo import image as imagelib
 from stylezoo.errors import InvalidOptionError, InvalidOptionImageError
-from stylezoo.family import Option, blend_weights
+from stylezoo.exportable import (
+    ExportGraph,
+    ExportInput,
+    ExportModule,
+    plain_options,
+    raw_call_graph,
+    run_raw_call,
+    unsupported,
+)
+from stylezoo.family import Option, blend_weights, check_options
 from stylezoo.image import LUMA
 from stylezoo.translator import ImageTranslator
 
@@ -97,6 +106,38 @@ class ArbitraryTranslator(ImageTranslator):
         options["style_weights"] = blend_weights(options["style_weights"], len(items))
         return options
 
+    def export_graph(self, options: Mapping[str, Any]) -> ExportGraph:
+        """The graph takes a ``style`` image after the content, 1×3×S×S in [0, 1] with S =
+        ``style_size`` (256: centre-crop and resize the style first, as translate() does),
+        unless ``options`` fix one; ``preserve_color`` is fixed. ``strength`` below 1 (a
+        style vector per content image) cannot be exported."""
+        checked = check_options(self.options, options, "arbitrary option")
+        if checked["strength"] != 1.0:
+            raise unsupported(
+                self,
+                f"strength={checked['strength']}",
+                "export with strength 1 and blend the output with the content yourself.",
+            )
+        if checked["style"] is not None:
+            return raw_call_graph(self, options)
+        size = checked["style_size"]
+        if size is None or checked["style_weights"] is not None:
+            raise unsupported(
+                self,
+                "style_size=None or style_weights but no style",
+                "the graph takes one square style image of style_size pixels a side; or fix "
+                "the styles with style=….",
+            )
+        example = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+        style = ExportInput(
+            "style",
+            example,
+            help=f"1×3×{size}×{size} float32 in [0, 1] (RGB): the style, centre-cropped to a "
+            f"square and resized to {size}² (bilinear, antialiased) as translate() does",
+        )
+        fixed = {**checked, "style_weights": [1.0]}
+        return ExportGraph(_StyleImageExport(self, fixed), (style,), plain_options(checked, self))
+
     def style_vector(self, image: torch.Tensor, style_size: int | None) -> torch.Tensor:
         """The predictor's [1, 100] vector of one 3×H×W float image in [0, 1]."""
         pixels = _square(image, style_size)[None] if style_size else image[None]
@@ -131,6 +172,11 @@ class ArbitraryTranslator(ImageTranslator):
         photo = source.to(out.device)
         luma = torch.tensor(LUMA, device=out.device).view(1, 3, 1, 1)
         return photo + ((out - photo) * luma).sum(1, keepdim=True)
+
+
+class _StyleImageExport(ExportModule):
+    def forward(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return run_raw_call(self.translator, image, {**self.options, "style": [style[0]]})
 
 
 def _square(image: torch.Tensor, size: int | None) -> torch.Tensor:

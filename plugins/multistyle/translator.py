@@ -10,7 +10,8 @@ from typing import Any
 import torch
 
 from stylezoo.errors import InvalidOptionError
-from stylezoo.family import Option
+from stylezoo.exportable import ExportGraph, ExportInput, ExportModule, raw_call_graph, run_raw_call
+from stylezoo.family import Option, check_options
 from stylezoo.image import LUMA
 from stylezoo.translator import ImageTranslator
 
@@ -66,6 +67,24 @@ class MultiStyleTranslator(ImageTranslator):
         options["style"] = style_weights(options["style"], self.styles)
         return options
 
+    def export_graph(self, options: Mapping[str, Any]) -> ExportGraph:
+        """The graph takes ``style_weights`` (one weight per style) after the image, unless
+        ``options`` fix a ``style``; ``strength`` and ``preserve_color`` are fixed."""
+        if "style" in options:
+            return raw_call_graph(self, options)
+        prepared = self.prepare_options(check_options(self.options, options, "multistyle option"))
+        weights = ExportInput(
+            "style_weights",
+            torch.rand(self.styles, generator=torch.Generator().manual_seed(0)),
+            help=f"[{self.styles}] float32: one non-negative weight per style, not all zero; "
+            "normalised in the graph to sum to 1 (one-hot: a single style)",
+        )
+        return ExportGraph(
+            _StyleWeightsExport(self, prepared),
+            (weights,),
+            {"strength": prepared["strength"], "preserve_color": prepared["preserve_color"]},
+        )
+
     def forward(
         self,
         x: torch.Tensor,
@@ -89,6 +108,13 @@ class MultiStyleTranslator(ImageTranslator):
         if strength != 1.0:
             out = torch.lerp(photo, out, strength)
         return out
+
+
+class _StyleWeightsExport(ExportModule):
+    def forward(self, image: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
+        weights = style_weights.float()
+        options = {**self.options, "style": weights / weights.sum()}
+        return run_raw_call(self.translator, image, options)
 
 
 def style_weights(value: Any, styles: int) -> torch.Tensor:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
 import torch
 
 from stylezoo.errors import InvalidOptionError
+from stylezoo.exportable import ExportGraph, raw_call_graph, unsupported
 from stylezoo.family import Option
 from stylezoo.translator import ImageTranslator
 
@@ -71,6 +72,14 @@ class Pix2PixTranslator(ImageTranslator):
                 "false), so dropout=True has nothing to act on. Leave dropout off."
             )
         return options
+
+    def export_graph(self, options: Mapping[str, Any]) -> ExportGraph:
+        """The raw call with ``batch_stats`` fixed; dropout (random masks) cannot be exported."""
+        if options.get("dropout"):
+            raise unsupported(
+                self, "dropout=True", "its masks are random; export the deterministic default."
+            )
+        return raw_call_graph(self, options)
 
     @property
     def generator(self) -> UnetGenerator:
