@@ -197,7 +197,7 @@ class _StopAtCheckpoint(Callback):
 def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(unpaired_dir, tmp_path):
     hparams = {**TINY_CYCLEGAN[1], "pool_size": 2, "batch_size": 2}
     whole = stylezoo.trainer("cyclegan", TINY_CYCLEGAN[0], hparams, device="cpu", seed=3)
-    whole.fit(unpaired_dir, steps=4, out=tmp_path / "whole", checkpoint_every=2, workers=2)
+    whole.fit(unpaired_dir, steps=4, out=tmp_path / "whole", checkpoint_every=2)
 
     first = stylezoo.trainer("cyclegan", TINY_CYCLEGAN[0], hparams, device="cpu", seed=3)
     with pytest.raises(KeyboardInterrupt):
