@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +226,40 @@ def _show_steps(translator: Any, *, quiet: bool) -> None:
     translator.progress = report
 
 
+def _step_progress(translator: Any, options: Mapping[str, Any], *, quiet: bool) -> Any:
+    """For models that work in many steps per image: a context manager giving the options
+    that show a progress bar of steps while one image is translated.
+
+    A family declares such work with a translate option ``callback`` that it calls as
+    ``callback(step, loss, image)`` (the nst family does); a callback the user gave is left
+    alone, and other models get no extra options.
+    """
+    from contextlib import contextmanager
+
+    from tqdm import tqdm
+
+    declared = getattr(translator, "options", None)
+    wanted = isinstance(declared, Mapping) and "callback" in declared and "callback" not in options
+
+    @contextmanager
+    def steps(source: Path) -> Iterator[dict[str, Any]]:
+        if not wanted or quiet:
+            yield {}
+            return
+        bar = tqdm(desc=source.name, unit="step", file=sys.stderr, leave=False)
+
+        def callback(step: int, loss: float, image: Any) -> None:
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.4g}")  # redraws: a step takes long enough
+
+        try:
+            yield {"callback": callback}
+        finally:
+            bar.close()
+
+    return steps
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -245,6 +279,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     skipped = 0
     progress = tqdm(files, unit="image", disable=len(files) < 2 or args.quiet, file=sys.stderr)
     _show_steps(translator, quiet=args.quiet)
+    steps = _step_progress(translator, options, quiet=args.quiet)
     for source in progress:
         target = _output_path(source, args.inputs, out_dir)
         if target.suffix.lower() not in IMAGE_SUFFIXES:
@@ -260,7 +295,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
         try:
             # A path, not an opened image: a file too large to translate is refused from its
             # header, before its pixels are decoded.
-            result = translator.translate(source, **options)
+            with steps(source) as step_options:
+                result = translator.translate(source, **options, **step_options)
             if target.suffix.lower() in (".jpg", ".jpeg") and result.mode not in ("RGB", "L"):
                 result = result.convert("RGB")
             _save_atomically(result, target)

@@ -130,3 +130,66 @@ def coral(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     transfer = _matrix_sqrt(content_cov) @ torch.linalg.inv(_matrix_sqrt(style_cov))
     recoloured = (transfer @ style_white) * content_std + content_mean
     return recoloured.reshape(style.shape)
+
+
+#: The whitening-and-colouring transform drops covariance eigenvalues at or below this (the
+#: threshold of the official test_wct.lua), in the scale of the unbiased covariance of the
+#: relu4_1 activations.
+WCT_EPS = 1e-5
+
+
+def _eigh(covariance: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, float32, on any device
+    (MPS has no eigendecomposition: it runs on the CPU there and the result moves back)."""
+    device = covariance.device
+    if device.type == "mps":
+        values, vectors = torch.linalg.eigh(covariance.cpu())
+        return values.to(device), vectors.to(device)
+    values, vectors = torch.linalg.eigh(covariance)
+    return values, vectors
+
+
+def _centred_covariance(
+    features: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """N×C×M centred features, their N×C×1 means and N×C×C unbiased covariances."""
+    mean = features.mean(dim=2, keepdim=True)
+    centred = features - mean
+    covariance = centred @ centred.transpose(1, 2) / (features.shape[2] - 1)
+    return centred, mean, covariance
+
+
+def wct(content: torch.Tensor, style: torch.Tensor, eps: float = WCT_EPS) -> torch.Tensor:
+    """The whitening and colouring transform (Li et al., "Universal Style Transfer via
+    Feature Transforms", NeurIPS 2017), as the official test_wct.lua computes it.
+
+    Per content/style pair: centre both feature maps, take their unbiased covariances
+    (divided by positions − 1) and eigendecompositions; whiten the content with
+    E_c·D_c^(−1/2)·E_cᵀ, colour it with E_s·D_s^(1/2)·E_sᵀ and add the style's mean. As in the
+    official code, the k smallest eigenpairs of both matrices are dropped, where k is the
+    larger of the two counts of eigenvalues ≤ ``eps``. Everything is float32.
+
+    Args:
+        content: N×C×H×W features.
+        style: 1×C×Hs×Ws or N×C×Hs×Ws features (sizes may differ from the content's).
+        eps: the eigenvalue threshold (:data:`WCT_EPS`).
+
+    Returns:
+        N×C×H×W features with the style's mean and covariance.
+    """
+    n, c = content.shape[:2]
+    content_flat = content.float().reshape(n, c, -1)
+    style_flat = style.float().reshape(style.shape[0], c, -1).expand(n, -1, -1)
+    centred, _, content_cov = _centred_covariance(content_flat)
+    _, style_mean, style_cov = _centred_covariance(style_flat)
+    content_values, content_vectors = _eigh(content_cov)
+    style_values, style_vectors = _eigh(style_cov)
+    below = torch.maximum((content_values <= eps).sum(1), (style_values <= eps).sum(1))
+    keep = torch.arange(c, device=content.device).unsqueeze(0) >= below.unsqueeze(1)
+    zero = torch.zeros((), device=content.device)
+    inverse_root = torch.where(keep, content_values.clamp_min(eps).rsqrt(), zero)
+    root = torch.where(keep, style_values.clamp_min(0).sqrt(), zero)
+    whiten = content_vectors @ torch.diag_embed(inverse_root) @ content_vectors.transpose(1, 2)
+    colour = style_vectors @ torch.diag_embed(root) @ style_vectors.transpose(1, 2)
+    coloured = colour @ (whiten @ centred) + style_mean
+    return coloured.reshape(content.shape)

@@ -31,7 +31,7 @@ from stylezoo.exportable import (
 from stylezoo.family import Option, blend_weights, check_options
 from stylezoo.translator import ImageTranslator
 
-from .model import calc_mean_std, coral
+from .model import calc_mean_std, coral, wct
 
 #: translate()'s default style size (the official test.py's --style_size).
 DEFAULT_STYLE_SIZE = 512
@@ -54,6 +54,7 @@ class AdaINTranslator(ImageTranslator):
         >>> t = stylezoo.load("adain/vgg-decoder")
         >>> out = t.translate("photo.jpg", style="starry_night.jpg", alpha=0.8)
         >>> mix = t.translate("photo.jpg", style=["a.jpg", "b.jpg"], style_weights=[0.3, 0.7])
+        >>> whitened = t.translate("photo.jpg", style="starry_night.jpg", transform="wct")
     """
 
     options = {
@@ -80,6 +81,12 @@ class AdaINTranslator(ImageTranslator):
         ),
         "mask": Option(
             None, "where to stylise: 1 (white) = style, 0 (black) = content", image=True
+        ),
+        "transform": Option(
+            "adain",
+            "the feature transform at relu4_1: adain (channel means and stds) or wct "
+            "(whitening and colouring: the whole covariance, Li et al. 2017)",
+            choices=("adain", "wct"),
         ),
     }
 
@@ -170,6 +177,7 @@ class AdaINTranslator(ImageTranslator):
         preserve_color: bool,
         style_size: int | None,
         mask: torch.Tensor | None,
+        transform: str = "adain",
     ) -> torch.Tensor:
         """Stylise an NCHW batch in [0, 1] (as given, or padded up to 16 pixels a side).
 
@@ -188,6 +196,11 @@ class AdaINTranslator(ImageTranslator):
             mask: N×1×H×W or 1×1×H×W weights in [0, 1], 1 = stylise: the output is
                 mask·stylised + (1 − mask)·content in pixel space. A mask of another size
                 is resized (bilinear) to the content's size.
+            transform: ``"adain"`` matches the channel means and standard deviations of
+                the style; ``"wct"`` its mean and whole covariance (:func:`~.model.wct`, a
+                float32 eigendecomposition dropping eigenvalues ≤ ``WCT_EPS`` = 1e-5). Style
+                blends mix the transformed features with the style weights; ``alpha`` blends
+                with the content features either way.
             source: the unpadded content batch in float32, supplied by the core.
 
         Returns:
@@ -209,7 +222,11 @@ class AdaINTranslator(ImageTranslator):
             if preserve_color:
                 # CORAL is per content image: one recoloured style per item of the batch.
                 pixels = coral(pixels.expand(x.shape[0], -1, -1, -1), content)
-            style_mean, style_std = calc_mean_std(self.run("encoder", pixels).float())
+            style_features = self.run("encoder", pixels).float()
+            if transform == "wct":
+                target = target + weight * wct(content_features, style_features)
+                continue
+            style_mean, style_std = calc_mean_std(style_features)
             target = target + weight * (normalised * style_std + style_mean)
         target = target * alpha + content_features * (1 - alpha)
         stylised = self.run("decoder", target).to(x.device)
