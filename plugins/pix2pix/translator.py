@@ -87,7 +87,6 @@ class Pix2PixTranslator(ImageTranslator):
     ) -> torch.Tensor:
         """Run the generator on an NCHW batch in [-1, 1] (sizes already multiples of 2^n)."""
         network = self.generator
-        x = x.contiguous()
         if not dropout:
             # Per-image statistics are computed per sample, so the batch runs at once.
             return network(x, batch_stats=batch_stats, dropout=False)
