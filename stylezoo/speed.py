@@ -82,9 +82,19 @@ def resolve_compile(value: Any) -> str | None:
 def compile_networks(networks: Mapping[str, nn.Module], mode: str) -> None:
     """``torch.compile`` every network in place (``nn.Module.compile``): its class, its
     parameters and its state-dict keys stay as they are. Compilation happens at the first
-    call with each new input shape."""
+    call with each new input shape.
+
+    The ``"default"`` mode on a CPU network also freezes the weights into the compiled code
+    (inductor's ``freezing``): convolution weights are pre-packed once in oneDNN's layout and
+    activations fuse into the convolutions. Weights changed after the first call are then not
+    seen by the compiled code; compile again (load the model again) after changing them.
+    """
     for network in networks.values():
-        network.compile(mode=None if mode == "default" else mode)
+        on_cpu = all(p.device.type == "cpu" for p in network.parameters())
+        if mode == "default" and on_cpu:
+            network.compile(options={"freezing": True})
+        else:
+            network.compile(mode=None if mode == "default" else mode)
 
 
 def prepare_device(device: torch.device) -> None:

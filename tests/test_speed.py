@@ -204,6 +204,25 @@ def test_resolve_compile() -> None:
         speed.resolve_compile(1)
 
 
+def test_cli_translate_takes_the_memory_format(tmp_path: Any) -> None:
+    from PIL import Image
+
+    from stylezoo.cli import main
+    from stylezoo.testing import sample_rgb
+
+    model = _model("cyclegan").save_pretrained(tmp_path / "m")
+    image = tmp_path / "photo.png"
+    Image.fromarray(sample_rgb(24, 28)).save(image)
+    outputs = {}
+    for layout in ("channels_last", "contiguous"):
+        out = tmp_path / layout
+        command = ["translate", str(model), str(image), "-o", str(out), "--device", "cpu"]
+        assert main([*command, "--memory-format", layout]) == 0
+        outputs[layout] = np.asarray(Image.open(out / "photo.png")).astype(int)
+    assert outputs["channels_last"].shape == (24, 28, 3)
+    assert np.abs(outputs["channels_last"] - outputs["contiguous"]).max() <= 1
+
+
 # -- compile -------------------------------------------------------------------------------
 def test_compile_keeps_the_class_and_weights_and_the_memory_estimate_stays_eager() -> None:
     translator = _model("cyclegan")
