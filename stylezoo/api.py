@@ -100,10 +100,12 @@ def load(
         >>> t = stylezoo.load("cyclegan/horse2zebra")
         >>> zebra = t.translate(Image.open("horse.jpg"))
     """
-    from .speed import configure
     from .weights.loading import load_files
 
     model = _resolve(source, revision, token, cache_dir, local_files_only)
+    # Imported after resolving: speed imports torch, which a missing model never waits for.
+    from .speed import configure
+
     translator = load_files(model, device=device, dtype=dtype, device_map=device_map)
     configure(translator, memory_format=memory_format, compile=compile)
     return translator
