@@ -163,6 +163,7 @@ def test_output_keeps_the_callers_layout() -> None:
 
 def test_auto_follows_the_family_and_to_changes_it() -> None:
     assert _model("cyclegan").memory_format == torch.channels_last
+    assert _model("pix2pix").memory_format == torch.contiguous_format
     multistyle = _model("multistyle")
     assert multistyle.memory_format == torch.contiguous_format
     assert multistyle.to(memory_format="channels_last") is multistyle
