@@ -477,6 +477,8 @@ def speed(args: argparse.Namespace, peak: dict[str, float]) -> list[dict[str, An
     from PIL import Image
     from skimage import data
 
+    from stylezoo.errors import ImageTooLargeError
+
     astronaut = Image.fromarray(data.astronaut())
     style = Image.fromarray(data.coffee())
     rows: list[dict[str, Any]] = []
@@ -501,17 +503,29 @@ def speed(args: argparse.Namespace, peak: dict[str, float]) -> list[dict[str, An
                 runs["peer"] = peer
             runs.update(family.stylezoo_runs(photo))
             compile_s = {}
-            for label, run in runs.items():  # warm-up (and compilation)
+            refused = {}
+            for label, run in list(runs.items()):  # warm-up (and compilation)
+                if large:  # one timed call each is all there is time for
+                    break
                 started = time.perf_counter()
                 run()
                 if label.endswith("compile"):
                     compile_s[label] = time.perf_counter() - started
+            if large:  # stylezoo refuses what its memory estimate says will not fit
+                for label, translator in family.settings.items():
+                    try:  # the check translate() makes first, before any work
+                        translator._check_memory_early(photo, translator._prepare(family.options))
+                    except ImageTooLargeError as exc:
+                        refused[label] = str(exc).split(" (the measured")[0]
+                        del runs[label]
             repeats = 1 if large else (args.repeats if size <= 512 else max(2, args.repeats - 1))
             load = load_average()
             measured = interleaved(runs, repeats)
             for label, first in compile_s.items():
                 measured[label]["compile_s"] = first - measured[label]["s"]
             count = macs()
+            for label, reason in refused.items():
+                print(f"  {label}: refused: {reason}")
             row = {
                 "family": name,
                 "size": size,
