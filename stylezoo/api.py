@@ -81,9 +81,9 @@ def load(
             multi-network families, e.g. ``{"encoder": "cpu", "decoder": "cuda"}``; roles it
             leaves out go to ``device``.
         memory_format: the layout the networks run in: ``"auto"`` (default: channels-last
-            where the family runs faster that way: every built-in family but multistyle and
-            pix2pix), ``"channels_last"`` or ``"contiguous"``. Inputs and outputs keep the
-            caller's layout either way; see :mod:`stylezoo.speed`.
+            where the family runs faster that way: every built-in family but multistyle,
+            pix2pix and diffusion), ``"channels_last"`` or ``"contiguous"``. Inputs and
+            outputs keep the caller's layout either way; see :mod:`stylezoo.speed`.
         compile: ``True`` or a ``torch.compile`` mode (``"max-autotune"``, …) compiles the
             networks in place; the first call at each input size pays the compilation.
         revision: branch, tag or commit of a Hub source (or of a record's Hub copy).
