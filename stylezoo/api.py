@@ -49,6 +49,8 @@ def load(
     device: Any = None,
     dtype: Any = None,
     device_map: Any = None,
+    memory_format: Any = "auto",
+    compile: Any = False,
     revision: str | None = None,
     token: str | bool | None = None,
     cache_dir: PathLike | None = None,
@@ -78,6 +80,12 @@ def load(
             over several GPUs when there are several), or a dict role → device for
             multi-network families, e.g. ``{"encoder": "cpu", "decoder": "cuda"}``; roles it
             leaves out go to ``device``.
+        memory_format: the layout the networks run in: ``"auto"`` (default: channels-last
+            where the family runs faster that way: every built-in family but multistyle,
+            pix2pix and diffusion), ``"channels_last"`` or ``"contiguous"``. Inputs and
+            outputs keep the caller's layout either way; see :mod:`stylezoo.speed`.
+        compile: ``True`` or a ``torch.compile`` mode (``"max-autotune"``, …) compiles the
+            networks in place; the first call at each input size pays the compilation.
         revision: branch, tag or commit of a Hub source (or of a record's Hub copy).
         token: Hugging Face token for private repositories (passed to huggingface_hub).
         cache_dir: huggingface_hub cache for Hub files; converted upstream models then go to
@@ -95,7 +103,12 @@ def load(
     from .weights.loading import load_files
 
     model = _resolve(source, revision, token, cache_dir, local_files_only)
-    return load_files(model, device=device, dtype=dtype, device_map=device_map)
+    # Imported after resolving: speed imports torch, which a missing model never waits for.
+    from .speed import configure
+
+    translator = load_files(model, device=device, dtype=dtype, device_map=device_map)
+    configure(translator, memory_format=memory_format, compile=compile)
+    return translator
 
 
 def download(
@@ -174,11 +187,14 @@ def create_model(
     device: Any = "cpu",
     dtype: Any = None,
     name: str = "",
+    memory_format: Any = "auto",
+    compile: Any = False,
 ) -> Translator:
     """A translator of ``family`` with freshly initialised (untrained) weights.
 
     The starting point for training, and a model for tests and demos. ``seed`` makes the
-    initialisation reproducible (it seeds torch's global generator).
+    initialisation reproducible (it seeds torch's global generator). ``memory_format`` and
+    ``compile`` are those of :func:`load`.
 
     Example:
         >>> t = stylezoo.create_model("cyclegan", {"ngf": 32}, seed=0)
@@ -188,6 +204,7 @@ def create_model(
     from ._version import __version__
     from .devices import resolve_device, resolve_dtype
     from .family import ModelSpec
+    from .speed import configure
 
     implementation = get_family(family)
     full = implementation.complete_config(config)
@@ -205,7 +222,9 @@ def create_model(
         provenance={"initialised": {"seed": seed}},
         version=__version__,
     )
-    return implementation.translator(networks, spec)
+    translator = implementation.translator(networks, spec)
+    configure(translator, memory_format=memory_format, compile=compile)
+    return translator
 
 
 def save_pretrained(

@@ -271,7 +271,13 @@ def cmd_translate(args: argparse.Namespace) -> int:
         raise StylezooError(f"No images found in {', '.join(args.inputs)}.")
     out_dir = Path(args.output)
     _check_output_folder(out_dir, args.inputs)
-    translator = load(args.model, device=args.device, dtype=args.dtype)
+    translator = load(
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        memory_format=args.memory_format,
+        compile=args.compile,
+    )
     _check_options_once(translator, options)
     _make_output_folder(out_dir)
     resolved_inputs = {f.resolve() for f in files if f.exists()}
@@ -570,6 +576,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         choices=["float32", "bfloat16", "float16", "auto"],
         help="auto: float16 on CUDA, bfloat16 on CPUs with native bfloat16, else float32",
+    )
+    p.add_argument(
+        "--memory-format",
+        default="auto",
+        choices=["auto", "channels_last", "contiguous"],
+        help="layout the networks run in (auto: the family's faster one)",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the networks (pays off for many images of one size)",
     )
     p.add_argument(
         "--option",

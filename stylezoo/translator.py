@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from . import devices
+from . import devices, speed
 from . import image as imagelib
 from .devices import resolve_device, resolve_dtype
 from .errors import ImageTooLargeError, InvalidImageError, InvalidOptionError
@@ -77,13 +77,18 @@ class ImageTranslator:
 
     Attributes:
         options: the family's translate options, name → :class:`~stylezoo.family.Option`.
+        preferred_memory_format: the layout the networks run fastest in (``"channels_last"``
+            or ``"contiguous"``), used for ``memory_format="auto"``.
+        memory_format: the layout batches are given to :meth:`forward` in.
     """
 
     options: ClassVar[Mapping[str, Option]] = {}
+    preferred_memory_format: ClassVar[str] = "channels_last"
 
     def __init__(self, networks: Mapping[str, nn.Module], spec: ModelSpec) -> None:
         self.networks = dict(networks)
         self.spec = spec
+        self.memory_format = speed.resolve_memory_format("auto", self.preferred_memory_format)
         for network in self.networks.values():
             network.eval().requires_grad_(False)
 
@@ -121,7 +126,8 @@ class ImageTranslator:
         return raw_call_graph(self, options)
 
     def run(self, role: str, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-        """Run the network ``role`` on ``x``, first moved to that network's device and dtype.
+        """Run the network ``role`` on ``x``, first moved to that network's device and dtype
+        (and, for NCHW batches, to :attr:`memory_format`).
 
         Families whose networks may sit on different devices (``device_map`` of
         :func:`stylezoo.load`) call this instead of ``self.networks[role](x)``; the result
@@ -129,7 +135,9 @@ class ImageTranslator:
         """
         network = self.networks[role]
         anchor = _first_tensor({role: network})
-        output: torch.Tensor = network(x.to(anchor.device, anchor.dtype), *args, **kwargs)
+        layout = self.memory_format if x.ndim == 4 else torch.preserve_format
+        x = x.to(anchor.device, anchor.dtype, memory_format=layout)
+        output: torch.Tensor = network(x, *args, **kwargs)
         return output
 
     # -- devices ----------------------------------------------------------------------------
@@ -141,12 +149,21 @@ class ImageTranslator:
     def dtype(self) -> torch.dtype:
         return _first_tensor(self.networks).dtype
 
-    def to(self, device: Any = None, dtype: Any = None) -> ImageTranslator:
-        """Move and/or cast every network in place; returns ``self``."""
+    def to(
+        self, device: Any = None, dtype: Any = None, *, memory_format: Any = None
+    ) -> ImageTranslator:
+        """Move and/or cast every network in place, and/or change the layout batches run in
+        (``"auto"``, ``"channels_last"``, ``"contiguous"``); returns ``self``."""
         target = resolve_device(device) if device is not None else None
         cast = resolve_dtype(dtype, target or self.device) if dtype is not None else None
+        if memory_format is not None:
+            self.memory_format = speed.resolve_memory_format(
+                memory_format, self.preferred_memory_format
+            )
         for network in self.networks.values():
             network.to(device=target, dtype=cast)
+        if target is not None:
+            speed.prepare_device(target)
         return self
 
     # -- running ----------------------------------------------------------------------------
@@ -192,7 +209,8 @@ class ImageTranslator:
             if not _is_out_of_memory(exc):
                 raise
             raise self._out_of_memory(batch.shape, exc) from exc
-        return y.to(batch.device, batch.dtype)
+        # Handed back in the caller's layout, whatever layout the networks ran in.
+        return y.to(device=batch.device, dtype=batch.dtype, memory_format=speed.layout_of(batch))
 
     def _run_batch(
         self,
@@ -205,7 +223,7 @@ class ImageTranslator:
         io = self.spec.io
         low, high = io.range
         source = batch.to(device, torch.float32) * (high - low) + low
-        x = batch.to(device, dtype)
+        x = speed.place_batch(batch, device, dtype, self.memory_format)
         x, size = imagelib.pad_for_network(x, io.multiple, io.min_size, io.sizing)
         y = self.forward(x * (high - low) + low, source=source, **options)
         return imagelib.crop((y - low) / (high - low), size).clamp_(0, 1)
@@ -428,6 +446,10 @@ def _on_meta(network: nn.Module) -> nn.Module:
         )
     for buffer in network.buffers():
         memo[id(buffer)] = torch.empty_like(buffer, device="meta")
+    for module in network.modules():  # a compiled network's copy runs eagerly: no compiling
+        compiled = getattr(module, "_compiled_call_impl", None)
+        if compiled is not None:
+            memo[id(compiled)] = None
     return copy.deepcopy(network, memo)
 
 

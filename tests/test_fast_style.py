@@ -113,6 +113,10 @@ def official_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]
 class TestFastStyleContract(FamilyContract, TranslatorContract):
     family = "fast_style"
     config = {}
+    # The last conv's weights are scaled by 200 below, and batches and single images run
+    # different channels-last conv kernels (float32 rounding ~1e-6): ~1e-4 here, 0.03 of an
+    # 8-bit level.
+    batch_atol = 3e-4
 
     @pytest.fixture
     def translator(self):  # type: ignore[no-untyped-def]

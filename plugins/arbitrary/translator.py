@@ -80,8 +80,10 @@ class ArbitraryTranslator(ImageTranslator):
         """The transformer's dtype (the predictor always runs in float32)."""
         return next(self.networks["transformer"].parameters()).dtype
 
-    def to(self, device: Any = None, dtype: Any = None) -> ArbitraryTranslator:
-        super().to(device, dtype)
+    def to(
+        self, device: Any = None, dtype: Any = None, *, memory_format: Any = None
+    ) -> ArbitraryTranslator:
+        super().to(device, dtype, memory_format=memory_format)
         self.networks["predictor"].float()  # see the class docstring
         return self
 

@@ -74,8 +74,10 @@ class Downsample(nn.Module):
 class Upsample(nn.Module):
     """Blur up-sampling: replication pad 1, depthwise stride-2 transposed blur, crop. H → 2H.
 
-    The transposed conv (padding 2) yields 2H + 2 rows; the official code drops the first
-    row/column and then the last one, which is the slice ``[1:-1]`` on both axes.
+    The official transposed conv (padding 2) yields 2H + 2 rows and then drops the first
+    row/column and the last one. A transposed conv's ``padding`` is exactly such a crop of
+    that many rows and columns on each side, so padding 3 gives the same 2H result in one
+    step, without a strided slice that would lose the memory format.
     """
 
     def __init__(self, channels: int) -> None:
@@ -90,8 +92,7 @@ class Upsample(nn.Module):
         return upsample_filter(self.channels, device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv_transpose2d(self.pad(x), self.filt, stride=2, padding=2, groups=x.shape[1])
-        return y[:, :, 1:-1, 1:-1]
+        return F.conv_transpose2d(self.pad(x), self.filt, stride=2, padding=3, groups=x.shape[1])
 
 
 class CUTGenerator(nn.Module):

@@ -40,6 +40,9 @@ class DiffusionTranslator(ImageTranslator):
     """
 
     options: ClassVar[Mapping[str, Option]] = {}
+    # The pipelines' parts were built and checked on NCHW tensors; channels-last has not
+    # been measured for them, so memory_format="auto" keeps NCHW.
+    preferred_memory_format: ClassVar[str] = "contiguous"
 
     def __init__(
         self,

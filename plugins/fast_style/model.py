@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from stylezoo.nn.blocks import InstanceNorm
+
 RESIDUAL_BLOCKS = 5
 
 
@@ -58,10 +60,10 @@ class UpsampleConvLayer(nn.Module):
         return self.conv2d(self.reflection_pad(x))
 
 
-def _instance_norm(channels: int) -> nn.InstanceNorm2d:
+def _instance_norm(channels: int) -> InstanceNorm:
     # Affine, but without running statistics: the official files' running_mean/var are
     # leftovers of an old PyTorch and must never be used.
-    return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
+    return InstanceNorm(channels, affine=True)
 
 
 class ResidualBlock(nn.Module):

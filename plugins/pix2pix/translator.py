@@ -36,6 +36,10 @@ class Pix2PixTranslator(ImageTranslator):
       official ``--eval``).
     """
 
+    # Its float32 U-Net ran no faster channels-last on CPU (4×4 stride-2 convolutions and
+    # transposed convolutions; docs/benchmarks.md), so memory_format="auto" keeps NCHW.
+    preferred_memory_format = "contiguous"
+
     options = {
         "dropout": Option(
             False,
@@ -96,7 +100,6 @@ class Pix2PixTranslator(ImageTranslator):
     ) -> torch.Tensor:
         """Run the generator on an NCHW batch in [-1, 1] (sizes already multiples of 2^n)."""
         network = self.generator
-        x = x.contiguous()
         if not dropout:
             # Per-image statistics are computed per sample, so the batch runs at once.
             return network(x, batch_stats=batch_stats, dropout=False)

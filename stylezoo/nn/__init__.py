@@ -10,9 +10,17 @@ from typing import Any
 
 from .names import NORMS, PADDINGS, RESNET_BLOCKS
 
-__all__ = ["NORMS", "PADDINGS", "RESNET_BLOCKS", "ResnetBlock", "make_norm", "norm_uses_bias"]
+__all__ = [
+    "NORMS",
+    "PADDINGS",
+    "RESNET_BLOCKS",
+    "InstanceNorm",
+    "ResnetBlock",
+    "make_norm",
+    "norm_uses_bias",
+]
 
-_BLOCKS = {"ResnetBlock", "make_norm", "norm_uses_bias"}
+_BLOCKS = {"InstanceNorm", "ResnetBlock", "make_norm", "norm_uses_bias"}
 
 
 def __getattr__(name: str) -> Any:
