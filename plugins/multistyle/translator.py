@@ -30,6 +30,10 @@ class MultiStyleTranslator(ImageTranslator):
         >>> stylezoo.contact_sheet(t, "photo.jpg").save("sheet.png")  # every style, labelled
     """
 
+    # Fully convolutional; its conditional instance norms are made image-wide when it is
+    # tiled, and strength and preserve_color act per pixel.
+    tileable = True
+
     options = {
         "style": Option(
             0,
