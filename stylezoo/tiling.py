@@ -53,6 +53,9 @@ FALLBACK_TILE = 1024
 #: The least side (of the area) of the downscaled copy that gives the first statistics: a
 #: much smaller copy than the networks' training size gives poor statistics.
 _DOWNSCALED_SIDE = 256
+#: The margin on measured peaks, as ``translator.MEMORY_SAFETY_FACTOR`` (not imported:
+#: translator imports this module).
+_MEMORY_SAFETY_FACTOR = 1.5
 #: The probe size whose measured peak memory sizes ``tile="auto"``.
 _PROBE_TILE = 256
 #: Bytes per pixel that the tiled path keeps for the whole image besides the tiles: the
@@ -472,9 +475,7 @@ def translate_tiled(
                 estimates = _exact_statistics(len(estimates), rows, cols, height, width, run_tile)
             return _blend(rows, cols, image, estimates, run_tile)
     except RuntimeError as exc:
-        from .translator import _is_out_of_memory
-
-        if not _is_out_of_memory(exc):
+        if not devices.is_out_of_memory(exc):
             raise
         raise translator._out_of_memory((1, io.channels, tile, tile), exc) from exc
 
@@ -580,12 +581,10 @@ def auto_tile(
     available = devices.available_memory(device)
     if available is None:
         return FALLBACK_TILE if max(height, width) > FALLBACK_TILE else None
-    from .translator import MEMORY_SAFETY_FACTOR
-
     whole = translator.estimate_peak_memory((1, io.channels, height, width), options)
     if whole is None:
         return FALLBACK_TILE if max(height, width) > FALLBACK_TILE else None
-    if whole * MEMORY_SAFETY_FACTOR <= available:
+    if whole * _MEMORY_SAFETY_FACTOR <= available:
         return None
     probe = max(_PROBE_TILE // io.multiple * io.multiple, io.min_size)
     peak = translator.estimate_peak_memory((1, io.channels, probe, probe), options)
@@ -594,7 +593,7 @@ def auto_tile(
     budget = available
     if device.type == "cpu":  # the image and the output live beside the tiles
         budget -= height * width * _IMAGE_BYTES_PER_PIXEL
-    per_pixel = peak * MEMORY_SAFETY_FACTOR / (probe * probe)
+    per_pixel = peak * _MEMORY_SAFETY_FACTOR / (probe * probe)
     side = int(math.sqrt(max(budget, 0) / per_pixel)) // io.multiple * io.multiple
     smallest = max(2 * overlap + io.multiple, io.min_size, 64)
     if side < smallest:

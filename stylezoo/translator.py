@@ -501,12 +501,7 @@ class _PeakMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.live -= size
 
 
-def _is_out_of_memory(exc: RuntimeError) -> bool:
-    """CUDA's OutOfMemoryError, or the CPU/MPS allocators' RuntimeErrors saying the same."""
-    text = str(exc).lower()
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or any(
-        phrase in text for phrase in ("out of memory", "can't allocate memory", "not enough memory")
-    )
+_is_out_of_memory = devices.is_out_of_memory
 
 
 def _size(count: float) -> str:
