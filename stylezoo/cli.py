@@ -240,12 +240,11 @@ def _step_progress(translator: Any, options: Mapping[str, Any], *, quiet: bool) 
 
     declared = getattr(translator, "options", None)
     wanted = isinstance(declared, Mapping) and "callback" in declared and "callback" not in options
+    if not wanted or quiet:
+        return None
 
     @contextmanager
     def steps(source: Path) -> Iterator[dict[str, Any]]:
-        if not wanted or quiet:
-            yield {}
-            return
         bar = tqdm(desc=source.name, unit="step", file=sys.stderr, leave=False)
 
         def callback(step: int, loss: float, image: Any) -> None:
@@ -261,11 +260,10 @@ def _step_progress(translator: Any, options: Mapping[str, Any], *, quiet: bool) 
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .api import load
 
     options = _parse_settings(args.option, "--option")
+    settings = _translate_settings(args)
     files = _collect_inputs(args.inputs)
     if not files:
         raise StylezooError(f"No images found in {', '.join(args.inputs)}.")
@@ -283,10 +281,10 @@ def cmd_translate(args: argparse.Namespace) -> int:
     resolved_inputs = {f.resolve() for f in files if f.exists()}
     failures: list[tuple[Path, str]] = []
     skipped = 0
-    progress = tqdm(files, unit="image", disable=len(files) < 2 or args.quiet, file=sys.stderr)
     _show_steps(translator, quiet=args.quiet)
     steps = _step_progress(translator, options, quiet=args.quiet)
-    for source in progress:
+    jobs: list[tuple[Path, Path]] = []
+    for source in files:
         target = _output_path(source, args.inputs, out_dir)
         if target.suffix.lower() not in IMAGE_SUFFIXES:
             target = target.with_suffix(".png")
@@ -298,21 +296,10 @@ def cmd_translate(args: argparse.Namespace) -> int:
         if args.skip_existing and target.exists():
             skipped += 1
             continue
-        try:
-            # A path, not an opened image: a file too large to translate is refused from its
-            # header, before its pixels are decoded.
-            with steps(source) as step_options:
-                result = translator.translate(source, **options, **step_options)
-            if target.suffix.lower() in (".jpg", ".jpeg") and result.mode not in ("RGB", "L"):
-                result = result.convert("RGB")
-            _save_atomically(result, target)
-        except InvalidOptionError:
-            raise  # the same for every image: stop at once
-        except (StylezooError, OSError) as exc:
-            failures.append((source, str(exc)))
-            continue
-        if not args.quiet and len(files) < 2:
-            print(target)
+        jobs.append((source, target))
+    failures += _run_jobs(
+        translator, jobs, options, settings, args, single=len(files) < 2, steps=steps
+    )
     if skipped and not args.quiet:
         print(f"skipped {skipped} of {len(files)} image(s): their output already exists")
     if failures:
@@ -324,6 +311,162 @@ def cmd_translate(args: argparse.Namespace) -> int:
     if len(files) > 1 and not args.quiet:
         print(f"translated {translated} images into {out_dir}")
     return 0
+
+
+def _translate_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """--tile, --overlap, --batch-size and --workers, checked before the model is loaded."""
+    tile: Any = args.tile
+    if tile is not None and tile != "auto":
+        try:
+            tile = int(tile)
+        except ValueError:
+            raise InvalidOptionError(
+                f"--tile must be a tile side in pixels (e.g. 512) or 'auto'; got {tile!r}."
+            ) from None
+    for flag, value, least in (
+        ("--batch-size", args.batch_size, 1),
+        ("--workers", args.workers, 0),
+        ("--overlap", args.overlap, 0),
+    ):
+        if value < least:
+            raise InvalidOptionError(f"{flag} must be at least {least}, got {value}.")
+    if tile is not None:
+        from .tiling import check_arguments
+
+        check_arguments(tile, args.overlap, args.tile_statistics)
+    return {"tile": tile, "overlap": args.overlap, "tile_statistics": args.tile_statistics}
+
+
+def _run_jobs(
+    translator: Any,
+    jobs: Sequence[tuple[Path, Path]],
+    options: dict[str, Any],
+    settings: dict[str, Any],
+    args: argparse.Namespace,
+    *,
+    single: bool,
+    steps: Any = None,
+) -> list[tuple[Path, str]]:
+    """Translate each (source, target) job and write the target; returns the failures.
+
+    Files are decoded in DataLoader workers (``--workers``) while the network runs, and
+    images of equal size are batched (``--batch-size``). Models that take many steps per
+    image (``steps``: a step-bar context from :func:`_step_progress`) go one image at a time.
+    """
+    from contextlib import nullcontext
+
+    from tqdm import tqdm
+
+    from .batching import (
+        BucketQueue,
+        Loaded,
+        stream_images,
+        translate_defaults,
+        translate_prepared,
+    )
+    from .image import Prepared
+    from .tiling import translate_images
+    from .translator import ImageTranslator
+
+    failures: list[tuple[Path, str]] = []
+    progress = tqdm(total=len(jobs), unit="image", disable=single or args.quiet, file=sys.stderr)
+
+    def write(source: Path, target: Path, result: Any) -> None:
+        if target.suffix.lower() in (".jpg", ".jpeg") and result.mode not in ("RGB", "L"):
+            result = result.convert("RGB")
+        _save_atomically(result, target)
+        if not args.quiet and single:
+            print(target)
+
+    def one(source: Path, target: Path, item: Any) -> None:
+        try:
+            if isinstance(item, Prepared):
+                result = run_prepared(item)
+            else:
+                tiled = settings if settings["tile"] is not None else {}
+                with steps(source) if steps is not None else nullcontext({}) as extra:
+                    result = translator.translate(item, **tiled, **options, **extra)
+            write(source, target, result)
+        except InvalidOptionError:
+            raise  # the same for every image: stop at once
+        except (StylezooError, OSError) as exc:
+            failures.append((source, str(exc)))
+        progress.update()
+
+    if steps is not None or not isinstance(translator, ImageTranslator):
+        # many-step models (a bar per image), and third-party translators: one by one
+        for source, target in jobs:
+            # A path, not an opened image: a file too large to translate is refused from its
+            # header, before its pixels are decoded.
+            one(source, target, source)
+        return failures
+
+    # Checked and prepared once (style images read once), with translate()'s own defaults.
+    prepared_options = translator._prepare({**translate_defaults(translator), **options})
+
+    def run_prepared(item: Prepared) -> Any:
+        if settings["tile"] is not None:
+            return translate_images(
+                translator,
+                item,
+                prepared_options,
+                settings["tile"],
+                settings["overlap"],
+                statistics=settings["tile_statistics"],
+            )
+        return translate_prepared(translator, [item], prepared_options)[0]
+
+    def batch(items: list[Loaded]) -> None:
+        if len(items) == 1:
+            source, target = jobs[items[0].index]
+            one(source, target, items[0].prepared)
+            return
+        try:
+            images = [item.prepared for item in items if item.prepared is not None]
+            results = translate_prepared(translator, images, prepared_options)
+        except InvalidOptionError:
+            raise
+        except (StylezooError, OSError):  # e.g. too large together: each image on its own
+            for item in items:
+                batch([item])
+            return
+        for item, result in zip(items, results, strict=True):
+            source, target = jobs[item.index]
+            try:
+                write(source, target, result)
+            except OSError as exc:
+                failures.append((source, str(exc)))
+            progress.update()
+
+    queue = BucketQueue(args.batch_size if settings["tile"] is None else 1)
+    for loaded in stream_images(
+        [source for source, _ in jobs],
+        workers=args.workers if len(jobs) > 1 else 0,
+        max_pixels=_decode_limit(translator),
+    ):
+        source, target = jobs[loaded.index]
+        if loaded.error is not None:
+            failures.append((source, loaded.error))
+            progress.update()
+        elif loaded.deferred:  # too large to decode blindly: translate() checks it first
+            one(source, target, source)
+        else:
+            for ready in queue.add(loaded):
+                batch(ready)
+    for ready in queue.drain():
+        batch(ready)
+    progress.close()
+    return failures
+
+
+def _decode_limit(translator: Any) -> int | None:
+    """Pixels above which a file is translated from its path, so that its size is checked
+    from its header before it is decoded (see ``ImageTranslator._check_memory_early``)."""
+    from . import devices
+    from .translator import MAX_BYTES_PER_PIXEL
+
+    available = devices.available_memory(translator.device)
+    return None if available is None else available // MAX_BYTES_PER_PIXEL
 
 
 def cmd_sheet(args: argparse.Namespace) -> int:
@@ -599,6 +742,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-existing",
         action="store_true",
         help="skip inputs whose output already exists (to finish an interrupted run)",
+    )
+    p.add_argument(
+        "--tile",
+        default=None,
+        metavar="PIXELS|auto",
+        help="translate large images tile by tile (tiles of this side, blended; 'auto': only "
+        "images that do not fit in memory, with the largest tile that fits)",
+    )
+    p.add_argument(
+        "--overlap", type=int, default=64, help="pixels by which tiles overlap (default 64)"
+    )
+    p.add_argument(
+        "--tile-statistics",
+        default="downscaled",
+        choices=["downscaled", "exact"],
+        help="tiles' normalisation statistics: from the image downscaled to one tile (fast), "
+        "or exact, streamed over the tiles (one pass per norm layer)",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=1, help="images of equal size translated together"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes decoding images while the network runs (0: decode in this process)",
     )
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_translate)

@@ -185,3 +185,11 @@ def _cgroup_stat(path: Path) -> int:
     except (OSError, ValueError):
         return 0
     return 0
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or the CPU/MPS allocators' RuntimeErrors saying the same."""
+    text = str(exc).lower()
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or any(
+        phrase in text for phrase in ("out of memory", "can't allocate memory", "not enough memory")
+    )

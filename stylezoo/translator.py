@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from . import devices, speed
+from . import batching, devices, speed, tiling
 from . import image as imagelib
 from .devices import resolve_device, resolve_dtype
 from .errors import ImageTooLargeError, InvalidImageError, InvalidOptionError
@@ -84,6 +84,11 @@ class ImageTranslator:
 
     options: ClassVar[Mapping[str, Option]] = {}
     preferred_memory_format: ClassVar[str] = "channels_last"
+    #: Whether ``translate(..., tile=...)`` may run the networks tile by tile: true for
+    #: fully-convolutional networks whose only image-wide computations are instance-style
+    #: normalisations (``F.instance_norm``, ``F.group_norm``, ``F.batch_norm`` on the input's
+    #: own statistics), which :mod:`stylezoo.tiling` makes global. See :meth:`tiling_problem`.
+    tileable: ClassVar[bool] = False
 
     def __init__(self, networks: Mapping[str, nn.Module], spec: ModelSpec) -> None:
         self.networks = dict(networks)
@@ -124,6 +129,18 @@ class ImageTranslator:
         from .exportable import raw_call_graph
 
         return raw_call_graph(self, options)
+
+    def tiling_problem(self, options: Mapping[str, Any]) -> str | None:
+        """Why these prepared options cannot be translated tile by tile, or ``None`` if they
+        can. The default follows :attr:`tileable`; families override it when only some
+        options need the whole image at once."""
+        if self.tileable:
+            return None
+        return (
+            f"The {self.spec.family} family cannot translate an image tile by tile: its "
+            "network needs the whole image at once (see its documentation). Translate without "
+            "tile=, or downscale the image first."
+        )
 
     def run(self, role: str, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         """Run the network ``role`` on ``x``, first moved to that network's device and dtype
@@ -264,8 +281,12 @@ class ImageTranslator:
             f"Downscale it first (about {fits} would fit; e.g. PIL's image.thumbnail(("
             f"{fits.replace('×', ', ')}))), "
             + ("translate fewer images at once, " if count > 1 else "")
-            + "or use a device with more free memory; stylezoo does not tile large images "
-            "yet."
+            + (
+                "translate it tile by tile (tile='auto'), "
+                if self.tiling_problem(options) is None
+                else ""
+            )
+            + "or use a device with more free memory."
         )
 
     def _check_memory_early(self, image: Any, options: Mapping[str, Any]) -> None:
@@ -322,13 +343,34 @@ class ImageTranslator:
             "free memory."
         )
 
-    def translate(self, image: Any, *, batch_size: int = 1, **options: Any) -> Any:
+    def translate(
+        self,
+        image: Any,
+        *,
+        batch_size: int = 1,
+        tile: int | str | None = None,
+        overlap: int = tiling.DEFAULT_OVERLAP,
+        tile_statistics: str = "downscaled",
+        **options: Any,
+    ) -> Any:
         """Translate one image, or a list of images, keeping each one's kind.
 
         Args:
             image: a PIL image, a numpy array (HW/HWC; uint8, uint16 or float in [0, 1]), a
                 float tensor (CHW/NCHW in [0, 1]), a path, or a list of those.
-            batch_size: how many consecutive same-sized images of a list run together.
+            batch_size: how many same-sized images of a list run together (a list of mixed
+                sizes is grouped by size; the results keep the list's order).
+            tile: run the network tile by tile on tiles of this side (pixels), with global
+                normalisation statistics and blended overlaps, so any size fits in bounded
+                memory (see :mod:`stylezoo.tiling`); ``"auto"`` tiles only images that do not
+                fit in the free memory whole, with the largest tile that does; ``None``: the
+                whole image at once.
+            overlap: pixels by which neighbouring tiles overlap (blended smoothly).
+            tile_statistics: where tiles get their image-wide normalisation statistics:
+                ``"downscaled"`` (one forward pass of the image shrunk to a tile; fast, a
+                small global difference from the whole-image output) or ``"exact"`` (streamed
+                over the full-size tiles, one pass per normalisation layer; slower, matches
+                the whole-image output closely).
             **options: the family's options (see its documentation).
 
         Returns:
@@ -340,8 +382,13 @@ class ImageTranslator:
             raise InvalidOptionError(
                 f"batch_size must be a positive integer, got {given!r} ({type(given).__name__})."
             )
+        tile, overlap = tiling.check_arguments(tile, overlap, tile_statistics)
         # Checked and prepared once (style images read once), not once per batch.
         prepared_options = self._prepare(options)
+        if tile is not None:
+            return tiling.translate_images(
+                self, image, prepared_options, tile, overlap, statistics=tile_statistics
+            )
         if isinstance(image, (list, tuple)):
             return self._translate_many(list(image), int(given), prepared_options)
         self._check_memory_early(image, prepared_options)
@@ -356,22 +403,12 @@ class ImageTranslator:
         if batch_size < 1:
             raise InvalidOptionError(f"batch_size must be at least 1, got {batch_size}.")
         prepared = [imagelib.prepare(item, name=f"image {i}") for i, item in enumerate(items)]
-        results: list[Any] = []
-        start = 0
-        while start < len(prepared):
-            shape = prepared[start].rgb.shape
-            end = start + 1
-            while (
-                end < len(prepared)
-                and end - start < batch_size
-                and prepared[end].rgb.shape == shape
-                and prepared[end].rgb.device == prepared[start].rgb.device
-            ):
-                end += 1
-            batch = torch.stack([p.rgb for p in prepared[start:end]])
-            out = self._call_prepared(batch, options)
-            results.extend(p.restore(o) for p, o in zip(prepared[start:end], out, strict=True))
-            start = end
+        results: list[Any] = [None] * len(prepared)
+        keys = [(tuple(p.rgb.shape), p.rgb.device) for p in prepared]
+        for indices in batching.buckets(keys, batch_size):
+            outputs = batching.translate_prepared(self, [prepared[i] for i in indices], options)
+            for index, output in zip(indices, outputs, strict=True):
+                results[index] = output
         return results
 
     # -- saving -----------------------------------------------------------------------------
@@ -502,12 +539,7 @@ class _PeakMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.live -= size
 
 
-def _is_out_of_memory(exc: RuntimeError) -> bool:
-    """CUDA's OutOfMemoryError, or the CPU/MPS allocators' RuntimeErrors saying the same."""
-    text = str(exc).lower()
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or any(
-        phrase in text for phrase in ("out of memory", "can't allocate memory", "not enough memory")
-    )
+_is_out_of_memory = devices.is_out_of_memory
 
 
 def _size(count: float) -> str:

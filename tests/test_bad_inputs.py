@@ -1556,13 +1556,13 @@ def test_an_interrupted_run_leaves_complete_files_and_resumes_with_skip_existing
 
     monkeypatch.setattr(Image.Image, "save", real_save)
     translated: list[Any] = []
-    real_translate = ImageTranslator.translate
+    real_call = ImageTranslator._call_prepared
 
-    def counting(self: ImageTranslator, image: Any, **options: Any) -> Any:
-        translated.append(image)
-        return real_translate(self, image, **options)
+    def counting(self: ImageTranslator, batch: Any, options: Any) -> Any:
+        translated.extend(batch)  # the CLI batches prepared images (one each here)
+        return real_call(self, batch, options)
 
-    monkeypatch.setattr(ImageTranslator, "translate", counting)
+    monkeypatch.setattr(ImageTranslator, "_call_prepared", counting)
     assert (
         cli.main(["translate", str(assets.model), str(photos), "-o", str(out), "--skip-existing"])
         == 0

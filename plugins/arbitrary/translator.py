@@ -71,9 +71,22 @@ class ArbitraryTranslator(ImageTranslator):
         ),
     }
 
+    # The transformer is fully convolutional; its style norms are made image-wide when tiled.
+    tileable = True
+
     def __init__(self, networks: Any, spec: Any) -> None:
         super().__init__(networks, spec)
         self.networks["predictor"].float()
+
+    def tiling_problem(self, options: Mapping[str, Any]) -> str | None:
+        """Tiles are fine at strength 1; below it the content's own style vector is needed,
+        which the predictor takes from the whole content image."""
+        if options["strength"] != 1.0:
+            return (
+                "arbitrary with strength < 1 cannot be tiled: it blends in the style vector of "
+                "the whole content image. Use strength=1 with tile=, or translate without tile=."
+            )
+        return None
 
     @property
     def dtype(self) -> torch.dtype:

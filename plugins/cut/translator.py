@@ -10,3 +10,6 @@ class CUTTranslator(ImageTranslator):
 
     CUT and FastCUT differ only in training; their generators run identically. No options.
     """
+
+    # Fully convolutional; its instance norms are made image-wide when it is tiled.
+    tileable = True

@@ -15,3 +15,6 @@ class FastStyleTranslator(ImageTranslator):
     a little larger (two stride-2 convs, then ×2 upsamplings: 250 → 252) and is cropped to the
     input's size.
     """
+
+    # Fully convolutional; its instance norms are made image-wide when it is tiled.
+    tileable = True
