@@ -123,6 +123,7 @@ def main() -> None:
             "seconds": wall,
             "s_per_100_steps": wall / args.steps * 100,
         }
+        print(family, json.dumps(results[family]), flush=True)
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next(
         (
