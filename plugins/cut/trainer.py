@@ -20,7 +20,14 @@ from torch import nn
 
 from stylezoo.errors import InvalidOptionError
 from stylezoo.family import Option
-from stylezoo.nn.gan import PatchGAN, check_patchgan_input, gan_loss, init_weights
+from stylezoo.nn.gan import (
+    PatchGAN,
+    check_patchgan_input,
+    gan_loss,
+    init_weights,
+    to_signed,
+    to_unit,
+)
 from stylezoo.training import BaseTrainer
 from stylezoo.training.data import TrainingData, UnpairedImages, augment_from, unpaired
 
@@ -37,14 +44,6 @@ def _layers(generator: nn.Module) -> nn.Sequential:
     layers = generator.model
     assert isinstance(layers, nn.Sequential)
     return layers
-
-
-def to_signed(x: torch.Tensor) -> torch.Tensor:
-    return x * 2 - 1
-
-
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    return (x + 1) / 2
 
 
 class PatchHeads(nn.Module):

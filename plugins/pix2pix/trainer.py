@@ -20,17 +20,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from stylezoo.family import Option
-from stylezoo.nn.gan import GAN_MODES, PatchGAN, check_patchgan_input, gan_loss, init_weights
+from stylezoo.nn.gan import (
+    GAN_MODES,
+    PatchGAN,
+    check_patchgan_input,
+    gan_loss,
+    init_weights,
+    junyanz_options,
+    to_signed,
+    to_unit,
+)
 from stylezoo.training import BaseTrainer
 from stylezoo.training.data import TrainingData, augment_from, paired
-
-
-def to_signed(x: torch.Tensor) -> torch.Tensor:
-    return x * 2 - 1
-
-
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    return (x + 1) / 2
 
 
 class Pix2PixTrainer(BaseTrainer):
@@ -43,13 +44,7 @@ class Pix2PixTrainer(BaseTrainer):
         "ndf": Option(64, "discriminator filters (--ndf)", minimum=1),
         "n_layers_D": Option(3, "PatchGAN layers (--n_layers_D)", minimum=1),
         "norm_D": Option("batch", "discriminator norm", choices=("instance", "batch", "none")),
-        "lr": Option(2e-4, "Adam learning rate (--lr)", minimum=0),
-        "beta1": Option(0.5, "Adam beta1 (--beta1)", minimum=0),
-        "beta2": Option(0.999, "Adam beta2", minimum=0),
-        "n_epochs": Option(100, "epochs at the initial learning rate (--n_epochs)", minimum=0),
-        "n_epochs_decay": Option(100, "epochs of linear decay to 0 (--n_epochs_decay)", minimum=0),
-        "init_type": Option("normal", "weight init", choices=("normal", "xavier", "kaiming")),
-        "init_gain": Option(0.02, "init scale (--init_gain)", minimum=0),
+        **junyanz_options(),
     }
     schedule_options = ("n_epochs", "n_epochs_decay")
 

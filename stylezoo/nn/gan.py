@@ -76,6 +76,32 @@ class PatchGAN(nn.Module):
 GAN_MODES = ("lsgan", "vanilla")
 
 
+def to_signed(x: torch.Tensor) -> torch.Tensor:
+    """[0, 1] images (the training data) → [-1, 1] (the junyanz and CUT networks' range)."""
+    return x * 2 - 1
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] → [0, 1]."""
+    return (x + 1) / 2
+
+
+def junyanz_options() -> dict[str, Any]:
+    """The optimiser, schedule and init options CycleGAN and pix2pix share (official
+    defaults: Adam 2e-4, β 0.5/0.999, 100 + 100 epochs, normal(0, 0.02) init)."""
+    from ..family import Option
+
+    return {
+        "lr": Option(2e-4, "Adam learning rate (--lr)", minimum=0),
+        "beta1": Option(0.5, "Adam beta1 (--beta1)", minimum=0),
+        "beta2": Option(0.999, "Adam beta2", minimum=0),
+        "n_epochs": Option(100, "epochs at the initial learning rate (--n_epochs)", minimum=0),
+        "n_epochs_decay": Option(100, "epochs of linear decay to 0 (--n_epochs_decay)", minimum=0),
+        "init_type": Option("normal", "weight init", choices=("normal", "xavier", "kaiming")),
+        "init_gain": Option(0.02, "init scale (--init_gain)", minimum=0),
+    }
+
+
 def gan_loss(logits: torch.Tensor, real: bool, mode: str) -> torch.Tensor:
     """The official ``GANLoss``: MSE against 1/0 (``lsgan``) or BCE with logits (``vanilla``)."""
     target = torch.full_like(logits, 1.0 if real else 0.0)
