@@ -59,8 +59,9 @@ class Trainer(Protocol):
         """Train for ``steps`` iterations (or ``epochs`` passes over the data)."""
         ...
 
-    def translator(self, name: str = "model") -> Any:
-        """The current weights as a translator (eval mode; training can continue)."""
+    def translator(self, name: str = "") -> Any:
+        """The current weights as a translator (eval mode; training can continue); ``name``
+        picks one of several exports (default: the main one)."""
         ...
 
     def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
