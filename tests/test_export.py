@@ -107,7 +107,10 @@ def test_onnx_matches_pytorch_for_every_family(family: str, tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_multistyle_real_weights_any_size_with_style_weights(tmp_path: Path) -> None:
-    translator = stylezoo.load("multistyle/android-26")
+    # Compared with the NCHW computation the graph holds: on the noise images below, the
+    # network's style norms amplify the different summation order of channels-last
+    # convolutions to about 1e-4 (PyTorch against itself, either layout being float32).
+    translator = stylezoo.load("multistyle/android-26", memory_format="contiguous")
     path = stylezoo.export(
         "multistyle/android-26", tmp_path / "multistyle.onnx", dynamic_size=True, size=64
     )

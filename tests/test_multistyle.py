@@ -159,3 +159,46 @@ def test_a_graph_of_another_network_is_refused(tmp_path: Path) -> None:
     with pytest.raises(stylezoo.CheckpointError, match="bogus.onnx"):
         stylezoo.convert("multistyle", bogus, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("size", [(5, 5), (8, 13), (17, 6)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_upsample_conv_is_upsample_reflect_pad_conv(
+    size: tuple[int, int], channels_last: bool
+) -> None:
+    """The folded low-resolution conv gives the upsample → reflect pad → conv result, borders
+    included, in either layout."""
+    import torch.nn.functional as F
+    from stylezoo_plugins.multistyle.model import upsample_conv
+
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 6, *size, generator=generator, dtype=torch.float64)
+    weight = torch.randn(5, 6, 3, 3, generator=generator, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    up = F.pad(F.interpolate(x, scale_factor=2.0, mode="nearest"), (1, 1, 1, 1), mode="reflect")
+    expected = F.conv2d(up, weight)
+    got = upsample_conv(x, weight)
+    assert got.shape == expected.shape == (2, 5, 2 * size[0], 2 * size[1])
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("channels", [3, 4, 8, 16, 32])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_instance_norm_same_in_both_layouts(channels: int, dtype: torch.dtype) -> None:
+    """stylezoo.nn.instance_norm takes another route for few channels in channels-last; the
+    values and the layout are those of group_norm."""
+    import torch.nn.functional as F
+
+    from stylezoo.nn import instance_norm
+
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randn(2, channels, 19, 23, generator=generator).to(dtype)
+    weight = torch.randn(channels, generator=generator).to(dtype)
+    bias = torch.randn(channels, generator=generator).to(dtype)
+    expected = F.group_norm(x, channels, weight, bias, 1e-5)
+    nhwc = x.contiguous(memory_format=torch.channels_last)
+    got = instance_norm(nhwc, weight, bias, 1e-5)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(instance_norm(x, weight, bias, 1e-5), expected, rtol=0, atol=0)

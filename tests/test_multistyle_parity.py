@@ -163,14 +163,16 @@ def test_matches_onnxruntime_native_size(
 
 
 def test_per_image_blend(network: MultiStyleNetwork) -> None:
-    """[B, N] weights: each image gets its own blend, same as running it alone."""
+    """[B, N] weights: each image gets its own blend, same as running it alone (up to float32
+    rounding: alone, the norm applies the blend inside group_norm; per image, as a separate
+    multiply-add)."""
     x = torch.from_numpy(np.concatenate([_photo("coffee", (64, 96))] * 3))
     weights = torch.from_numpy(np.stack([_weights(label) for label in STYLES]))
     with torch.inference_mode():
         batch = network(x, weights)
         for i in range(3):
             alone = network(x[i : i + 1], weights[i])
-            torch.testing.assert_close(batch[i : i + 1], alone, rtol=0, atol=1e-6)
+            torch.testing.assert_close(batch[i : i + 1], alone, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -163,13 +163,13 @@ def test_output_keeps_the_callers_layout() -> None:
 
 def test_auto_follows_the_family_and_to_changes_it() -> None:
     assert _model("cyclegan").memory_format == torch.channels_last
-    assert _model("pix2pix").memory_format == torch.contiguous_format
-    multistyle = _model("multistyle")
-    assert multistyle.memory_format == torch.contiguous_format
-    assert multistyle.to(memory_format="channels_last") is multistyle
-    assert multistyle.memory_format == torch.channels_last
-    multistyle.to(memory_format="auto")
-    assert multistyle.memory_format == torch.contiguous_format
+    assert _model("multistyle").memory_format == torch.channels_last
+    pix2pix = _model("pix2pix")
+    assert pix2pix.memory_format == torch.contiguous_format
+    assert pix2pix.to(memory_format="channels_last") is pix2pix
+    assert pix2pix.memory_format == torch.channels_last
+    pix2pix.to(memory_format="auto")
+    assert pix2pix.memory_format == torch.contiguous_format
 
 
 def test_load_takes_the_settings(tmp_path: Any) -> None:

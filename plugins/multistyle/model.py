@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from stylezoo.nn.blocks import instance_norm
+
 __all__ = [
     "MIN_SIZE",
     "SIZE_MULTIPLE",
@@ -42,6 +44,7 @@ __all__ = [
     "ResidualBlock",
     "StyleConv",
     "output_size",
+    "upsample_conv",
 ]
 
 SIZE_MULTIPLE = 4
@@ -68,6 +71,46 @@ def output_size(height: int, width: int) -> tuple[int, int]:
     )
 
 
+# Nearest ×2 upsampling then a 3×3 conv, as one 3×3 conv at the low resolution. Output pixel
+# (2i + a, 2j + b) sees upsampled rows 2i + a - 1 … 2i + a + 1, which are input rows
+# (i - 1, i, i) for a = 0 and (i, i, i + 1) for a = 1: per output phase, the kernel's rows
+# fold onto the input's rows i - 1, i, i + 1 by these matrices (and the columns likewise).
+_PHASE_TAPS = (
+    ((1.0, 0.0, 0.0), (0.0, 1.0, 1.0), (0.0, 0.0, 0.0)),  # a = 0
+    ((0.0, 0.0, 0.0), (1.0, 1.0, 0.0), (0.0, 0.0, 1.0)),  # a = 1
+)
+
+
+def upsample_conv(x: Tensor, weight: Tensor) -> Tensor:
+    """``conv3x3(reflect_pad(upsample_nearest_2x(x)), weight)`` without the upsampled tensor.
+
+    The four output phases become ``4 * out_channels`` output channels of one 3×3 conv over
+    ``x`` padded by one replicated pixel, then interleaved by ``pixel_shuffle``. At the border
+    a reflect pad of the upsampled image repeats the edge pixel (row -1 of the upsampled image
+    is its row 1, a copy of input row 0), which is what the replicate pad of the input gives.
+    The same multiply-adds as the original, but no upsampled or padded full-size copy, and
+    more output channels per convolution, which CPU kernels use better. The folded kernel is
+    computed in float32 (or the weight's wider type) and rounded once to ``x``'s dtype.
+
+    Args:
+        x: [B, C, H, W].
+        weight: [out_channels, C, 3, 3], bias-free.
+
+    Returns:
+        [B, out_channels, 2H, 2W], equal to the upsample-pad-conv path up to rounding.
+    """
+    # Made here, on the weight's device (a module-level tensor would be created on whatever
+    # default device is active at import, e.g. meta while a model is being built).
+    precision = torch.promote_types(weight.dtype, torch.float32)
+    taps = torch.tensor(_PHASE_TAPS, device=weight.device, dtype=precision)
+    out_channels, in_channels = weight.shape[:2]
+    # folded[o, a, b, i, t, s] = Σ_k,l taps[a, t, k] · weight[o, i, k, l] · taps[b, s, l]
+    folded = torch.einsum("atk,oikl,bsl->oabits", taps, weight.to(precision), taps)
+    folded = folded.reshape(4 * out_channels, in_channels, 3, 3).to(x.dtype)
+    padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return F.pixel_shuffle(F.conv2d(padded, folded), 2)
+
+
 class ConditionalInstanceNorm(nn.Module):
     """Instance norm whose scale and shift are a blend of per-style rows.
 
@@ -89,14 +132,22 @@ class ConditionalInstanceNorm(nn.Module):
 
     def forward(self, x: Tensor, style_weights: Tensor) -> Tensor:
         """Normalise ``x`` [B, C, H, W] with the styles blended by ``style_weights`` [B, N]."""
-        weights = style_weights.float()
-        gamma = (weights @ self.gamma.float())[:, :, None, None].to(x.dtype)
-        beta = (weights @ self.beta.float())[:, :, None, None].to(x.dtype)
         # group_norm with one group per channel is instance norm in one fused kernel (its
         # statistics accumulate in float32 for reduced-precision inputs); about 3× faster on
         # CPU than mean/var/affine as separate ops.
-        normed = F.group_norm(x, x.shape[1], eps=self.epsilon)
-        return normed.mul_(gamma).add_(beta)
+        if style_weights.shape[0] == 1 or style_weights.stride(0) == 0:
+            # One blend for the whole batch (the usual case: a single image, or a style
+            # vector expanded over the batch): the scale and shift are per channel, so the
+            # kernel applies them in its own pass instead of two more passes over x.
+            weights = style_weights[:1].float()
+            gamma = (weights @ self.gamma.float())[0].to(x.dtype)
+            beta = (weights @ self.beta.float())[0].to(x.dtype)
+            return instance_norm(x, gamma, beta, self.epsilon)
+        weights = style_weights.float()
+        gamma_rows = (weights @ self.gamma.float())[:, :, None, None].to(x.dtype)
+        beta_rows = (weights @ self.beta.float())[:, :, None, None].to(x.dtype)
+        normed = instance_norm(x, eps=self.epsilon)
+        return normed.mul_(gamma_rows).add_(beta_rows)
 
     def extra_repr(self) -> str:
         styles, channels = self.gamma.shape
@@ -146,9 +197,16 @@ class StyleConv(nn.Module):
     def forward(self, x: Tensor, style_weights: Tensor) -> Tensor:
         """Apply the layer; ``style_weights`` is [B, N]."""
         if self.upsample:
-            x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-        x = self.norm(self.conv(x), style_weights)
-        return F.relu(x) if self.relu else x
+            x = (
+                upsample_conv(x, self.conv.weight)
+                if self.conv.kernel_size == (3, 3)
+                else (self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest")))
+            )
+        else:
+            x = self.conv(x)
+        x = self.norm(x, style_weights)
+        # In place: the norm's output is a fresh tensor that its backward does not need.
+        return F.relu(x, inplace=True) if self.relu else x
 
     def extra_repr(self) -> str:
         return f"relu={self.relu}, upsample={self.upsample}"
@@ -175,7 +233,7 @@ class ResidualBlock(nn.Sequential):
     def forward(self, x: Tensor, style_weights: Tensor) -> Tensor:
         """Apply the block; ``style_weights`` is [B, N]."""
         first, second = self[0], self[1]
-        return x + second(first(x, style_weights), style_weights)
+        return second(first(x, style_weights), style_weights).add_(x)
 
 
 class MultiStyleNetwork(nn.Module):
@@ -281,4 +339,4 @@ class MultiStyleNetwork(nn.Module):
             x = block(x, style_weights)
         for layer in self.expand:
             x = layer(x, style_weights)
-        return torch.sigmoid(x)
+        return x.sigmoid_()

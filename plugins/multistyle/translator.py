@@ -31,9 +31,6 @@ class MultiStyleTranslator(ImageTranslator):
         >>> stylezoo.contact_sheet(t, "photo.jpg").save("sheet.png")  # every style, labelled
     """
 
-    # Its 3–32-channel convolutions run faster on NCHW tensors than channels-last on CPU
-    # (measured in docs/benchmarks.md), so memory_format="auto" keeps NCHW.
-    preferred_memory_format = "contiguous"
     # Fully convolutional; its conditional instance norms are made image-wide when it is
     # tiled, and strength and preserve_color act per pixel.
     tileable = True

@@ -16,11 +16,12 @@ __all__ = [
     "RESNET_BLOCKS",
     "InstanceNorm",
     "ResnetBlock",
+    "instance_norm",
     "make_norm",
     "norm_uses_bias",
 ]
 
-_BLOCKS = {"InstanceNorm", "ResnetBlock", "make_norm", "norm_uses_bias"}
+_BLOCKS = {"InstanceNorm", "ResnetBlock", "instance_norm", "make_norm", "norm_uses_bias"}
 
 
 def __getattr__(name: str) -> Any:
