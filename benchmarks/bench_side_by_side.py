@@ -23,8 +23,10 @@ upscale) goes through:
   on CPUs with AVX-512 BF16/AMX) and, for ``--compile-families``, ``bf16+compile``.
 
 Times are medians of ``--repeats`` calls after a warm-up, the settings interleaved call by call
-so that load from other processes hits all of them alike; ratios are within this run. Peak
-memory is the highest RSS sampled (every 2 ms) during the timed calls, minus the RSS before.
+so that load from other processes hits all of them alike; ratios are within this run. They are
+taken with glibc's default allocator, as users run. Peak memory is the highest RSS sampled
+(every 2 ms) during one call, minus the RSS before, in a separate process per row in which
+glibc returns freed blocks over 64 KiB at once (for the large rows: during the timed call).
 MACs are counted with ``torch.utils.flop_counter`` (every convolution and matmul, functional
 ones included) and turned into achieved FLOP/s against the peak of a large convolution and
 matmul timed at the start of the run. Fidelity: PSNR of each setting's 8-bit output and the
@@ -52,14 +54,17 @@ from typing import Any
 
 import numpy as np
 
-# Set before the process starts (the script re-executes itself with them):
-# - waiting OpenMP threads sleep instead of spinning (docs/speed.md, "Shared machines"): on a
-#   machine shared with other jobs spinning threads take the cores from working ones;
-#   onnxruntime's spinning is turned off to match;
-# - glibc returns every block over 64 KiB to the system when it is freed, so the RSS sampled
-#   during a call follows the tensors alive in it (its default keeps freed blocks of up to
-#   32 MiB for reuse, which hides a call's peak).
-ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE", "MALLOC_MMAP_THRESHOLD_": "65536"}
+# Set before the process starts (the script re-executes itself with it): waiting OpenMP
+# threads sleep instead of spinning (docs/speed.md, "Shared machines"): on a machine shared
+# with other jobs spinning threads take the cores from working ones; onnxruntime's spinning is
+# turned off to match. On an idle machine this costs about 5 %, alike for every path.
+ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
+# Peak memory is measured in a separate process per row, in which glibc returns every block
+# over 64 KiB to the system when it is freed, so that the RSS sampled during a call follows
+# the tensors alive in it (glibc's default keeps freed blocks of up to 32 MiB for reuse, which
+# hides a call's peak). Times are not taken there: that setting makes every large allocation
+# a fresh mmap whose pages fault in, and it doubled the time of a bfloat16 CycleGAN call.
+MEMORY_ENVIRONMENT = {**ENVIRONMENT, "MALLOC_MMAP_THRESHOLD_": "65536"}
 
 FAMILIES = ("cyclegan", "cut", "pix2pix", "adain", "fast_style", "multistyle", "arbitrary")
 REAL = {"multistyle": "multistyle/android-26", "arbitrary": "arbitrary/magenta"}
@@ -121,7 +126,11 @@ class PeakRSS:
 
 
 def interleaved(functions: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict]:
-    """Median seconds and peak RSS growth of each function, timed in turn ``repeats`` times."""
+    """Median seconds and peak RSS growth of each function, timed in turn ``repeats`` times.
+
+    The RSS growth is only meaningful for calls whose tensors are all far above glibc's
+    32 MiB reuse limit (the large rows); the other rows take theirs from :func:`memory_row`.
+    """
     times: dict[str, list[float]] = {name: [] for name in functions}
     peaks: dict[str, int] = dict.fromkeys(functions, 0)
     for _ in range(repeats):
@@ -521,6 +530,13 @@ def speed(args: argparse.Namespace, peak: dict[str, float]) -> list[dict[str, An
             repeats = 1 if large else (args.repeats if size <= 512 else max(2, args.repeats - 1))
             load = load_average()
             measured = interleaved(runs, repeats)
+            if not large:
+                for label, rss in memory_row(args, name, size).items():
+                    if label in measured:
+                        measured[label]["rss"] = rss
+                for label in measured:
+                    if label.endswith("compile"):  # not compiled again for memory alone
+                        measured[label]["rss"] = None
             for label, first in compile_s.items():
                 measured[label]["compile_s"] = first - measured[label]["s"]
             count = macs()
@@ -538,6 +554,45 @@ def speed(args: argparse.Namespace, peak: dict[str, float]) -> list[dict[str, An
             print_row(row, peak)
             del family
     return rows
+
+
+def memory_row(args: argparse.Namespace, name: str, size: int) -> dict[str, int]:
+    """Peak RSS growth of each path of one row, measured in a fresh process
+    (``MEMORY_ENVIRONMENT``): a warm-up call, then one sampled call per path."""
+    command = [sys.executable, __file__, "--memory-row", f"{name}:{size}"]
+    command += ["--threads", str(args.threads)] + (["--no-peer"] if args.no_peer else [])
+    done = subprocess.run(
+        command, env={**os.environ, **MEMORY_ENVIRONMENT}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"memory pass for {name} {size}² failed:\n{done.stderr[-2000:]}")
+    result: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure_memory_row(args: argparse.Namespace, row: str) -> int:
+    """The body of ``--memory-row FAMILY:SIZE``: prints {path: bytes} as one JSON line."""
+    from PIL import Image
+    from skimage import data
+
+    name, _, size_text = row.partition(":")
+    size = int(size_text)
+    photo = Image.fromarray(data.astronaut()).resize((size, size), Image.Resampling.LANCZOS)
+    style = Image.fromarray(data.coffee()).resize((size, size), Image.Resampling.LANCZOS)
+    family = Family(name, args, photo, style, compile=False)
+    runs: dict[str, Callable[[], Any]] = {"reference": family.reference(photo)[0]}
+    peer = family.peer(photo)
+    if peer is not None:
+        runs["peer"] = peer
+    runs.update(family.stylezoo_runs(photo))
+    peaks = {}
+    for label, run in runs.items():
+        run()
+        with PeakRSS() as memory:
+            run()
+        peaks[label] = memory.peak - memory.start
+    print(json.dumps(peaks))
+    return 0
 
 
 def print_row(row: dict[str, Any], peak: dict[str, float]) -> None:
@@ -561,7 +616,8 @@ def print_row(row: dict[str, Any], peak: dict[str, float]) -> None:
             f"  {label:<13} {1000 * seconds:9.1f} {1 / seconds:7.2f} {ref / seconds:5.2f}× "
             + (f"{peer / seconds:5.2f}×" if peer else "   n/a")
             + f" {flops / 1e9:8.1f} {100 * flops / peak['conv_bf16']:6.0f}% "
-            f"{item['rss'] / 2**20:8.0f}{extra}",
+            + (f"{item['rss'] / 2**20:8.0f}" if item["rss"] is not None else "     n/a")
+            + extra,
             flush=True,
         )
 
@@ -622,8 +678,12 @@ def fidelity(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    if any(os.environ.get(key) != value for key, value in ENVIRONMENT.items()):
-        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **ENVIRONMENT})
+    wanted = MEMORY_ENVIRONMENT if "--memory-row" in sys.argv else ENVIRONMENT
+    environment = {k: v for k, v in os.environ.items() if k not in MEMORY_ENVIRONMENT}
+    if any(os.environ.get(key) != value for key, value in wanted.items()) or (
+        wanted is ENVIRONMENT and "MALLOC_MMAP_THRESHOLD_" in os.environ
+    ):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**environment, **wanted})
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
@@ -639,7 +699,14 @@ def main() -> int:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--skip", nargs="*", default=[], choices=["load", "speed", "fidelity"])
     parser.add_argument("--json", default="")
+    parser.add_argument("--memory-row", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_row:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        warnings.filterwarnings("ignore")
+        return measure_memory_row(args, args.memory_row)
     # The legacy exporter's deprecation and constant-folding notes, once per export.
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
