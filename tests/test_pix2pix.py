@@ -293,9 +293,11 @@ def test_default_is_per_image_batch_stats_without_dropout(official, converted) -
     out = converted(x)
     expected = reference(sd, x, mode="train", dropout=False)
     assert float(expected.std()) > 0.05  # a meaningful, non-saturated output
-    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+    # 3e-5: the default channels-last kernels round differently from the NCHW reference
+    # (an 8-bit level is 7.8e-3 in [-1, 1])
+    torch.testing.assert_close(out, expected, atol=3e-5, rtol=0)
     # deterministic, and batch composition does not matter
-    torch.testing.assert_close(converted(x[1:]), expected[1:], atol=1e-5, rtol=0)
+    torch.testing.assert_close(converted(x[1:]), expected[1:], atol=3e-5, rtol=0)
     assert torch.equal(converted(x), out)
 
 

@@ -164,12 +164,35 @@ def test_output_keeps_the_callers_layout() -> None:
 def test_auto_follows_the_family_and_to_changes_it() -> None:
     assert _model("cyclegan").memory_format == torch.channels_last
     assert _model("multistyle").memory_format == torch.channels_last
-    pix2pix = _model("pix2pix")
-    assert pix2pix.memory_format == torch.contiguous_format
-    assert pix2pix.to(memory_format="channels_last") is pix2pix
-    assert pix2pix.memory_format == torch.channels_last
-    pix2pix.to(memory_format="auto")
-    assert pix2pix.memory_format == torch.contiguous_format
+    assert _model("pix2pix").memory_format == torch.channels_last
+    nchw = _model("fast_style")
+    type(nchw).preferred_memory_format = "contiguous"  # as a family preferring NCHW says
+    try:
+        nchw.to(memory_format="auto")
+        assert nchw.memory_format == torch.contiguous_format
+        assert nchw.to(memory_format="channels_last") is nchw
+        assert nchw.memory_format == torch.channels_last
+        nchw.to(memory_format="auto")
+        assert nchw.memory_format == torch.contiguous_format
+    finally:
+        del type(nchw).preferred_memory_format
+
+
+def test_weights_are_stored_in_the_batch_layout() -> None:
+    """4-D weights follow memory_format (a convolution copies a weight in the other layout on
+    every call); saving still writes plain contiguous tensors."""
+    translator = _model("cyclegan")
+    weights = [p for p in translator.networks["model"].parameters() if p.dim() == 4]
+    assert weights and all(
+        w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+        for w in weights
+    )
+    translator.to(memory_format="contiguous")
+    assert all(w.is_contiguous() for w in weights)
+    translator.to(memory_format="channels_last")
+    x = _batch("cyclegan")
+    reference = _model("cyclegan", memory_format="contiguous")
+    torch.testing.assert_close(translator(x), reference(x), rtol=0, atol=1e-4)
 
 
 def test_load_takes_the_settings(tmp_path: Any) -> None:

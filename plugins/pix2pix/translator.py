@@ -36,10 +36,6 @@ class Pix2PixTranslator(ImageTranslator):
       official ``--eval``).
     """
 
-    # Its float32 U-Net ran no faster channels-last on CPU (4×4 stride-2 convolutions and
-    # transposed convolutions; docs/benchmarks.md), so memory_format="auto" keeps NCHW.
-    preferred_memory_format = "contiguous"
-
     options = {
         "dropout": Option(
             False,
