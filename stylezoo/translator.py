@@ -96,7 +96,8 @@ class ImageTranslator:
         self.memory_format = speed.resolve_memory_format("auto", self.preferred_memory_format)
         for network in self.networks.values():
             network.eval().requires_grad_(False)
-        self._lay_out_weights()
+        #: the layout the 4-D weights were last put in (None: as loaded); see _lay_out_weights
+        self._weights_layout: torch.memory_format | None = None
 
     # -- to implement -----------------------------------------------------------------------
     def forward(self, x: torch.Tensor, *, source: torch.Tensor, **options: Any) -> torch.Tensor:
@@ -180,18 +181,20 @@ class ImageTranslator:
             )
         for network in self.networks.values():
             network.to(device=target, dtype=cast)
-        if memory_format is not None:
-            self._lay_out_weights()
         if target is not None:
             speed.prepare_device(target)
         return self
 
     def _lay_out_weights(self) -> None:
-        """Store the 4-D weights in the layout batches run in: a oneDNN convolution whose
-        weight is in the other layout copies it on every call (2–4× the time of small-image
-        convolutions with large weights, such as pix2pix's inner layers)."""
-        for network in self.networks.values():
-            network.to(memory_format=self.memory_format)
+        """Store the 4-D weights in the layout batches run in, before the first forward pass
+        in a new layout: a oneDNN convolution whose weight is in the other layout copies it on
+        every call (2–4× the time of small-image convolutions with large weights, such as
+        pix2pix's inner layers). Done at the first call rather than at load, so that loading
+        stays a zero-copy read of the weights (it is one copy of them, once)."""
+        if self._weights_layout != self.memory_format:
+            for network in self.networks.values():
+                network.to(memory_format=self.memory_format)
+            self._weights_layout = self.memory_format
 
     # -- running ----------------------------------------------------------------------------
     def __call__(self, batch: torch.Tensor, **options: Any) -> torch.Tensor:
@@ -250,6 +253,7 @@ class ImageTranslator:
         io = self.spec.io
         low, high = io.range
         source = batch.to(device, torch.float32) * (high - low) + low
+        self._lay_out_weights()
         x = speed.place_batch(batch, device, dtype, self.memory_format)
         x, size = imagelib.pad_for_network(x, io.multiple, io.min_size, io.sizing)
         y = self.forward(x * (high - low) + low, source=source, **options)
