@@ -81,8 +81,8 @@ def load(
             multi-network families, e.g. ``{"encoder": "cpu", "decoder": "cuda"}``; roles it
             leaves out go to ``device``.
         memory_format: the layout the networks run in: ``"auto"`` (default: channels-last
-            where the family runs faster that way: every built-in family but multistyle,
-            pix2pix and diffusion), ``"channels_last"`` or ``"contiguous"``. Inputs and
+            where the family runs faster that way: every built-in family but
+            diffusion), ``"channels_last"`` or ``"contiguous"``. Inputs and
             outputs keep the caller's layout either way; see :mod:`stylezoo.speed`.
         compile: ``True`` or a ``torch.compile`` mode (``"max-autotune"``, …) compiles the
             networks in place; the first call at each input size pays the compilation.

@@ -5,8 +5,8 @@
 
 * ``memory_format="auto"`` (the default) runs the networks on channels-last (NHWC) tensors
   where the family's translator says that is faster (``preferred_memory_format``; every
-  built-in family except multistyle, whose 3–32-channel convolutions run faster on NCHW,
-  pix2pix, whose U-Net gained nothing from it, and diffusion, not measured).
+  built-in family except diffusion, not measured). The 4-D weights take the same layout at
+  the first call, since a oneDNN convolution copies a weight in the other layout every time.
   oneDNN and cuDNN convolutions work in NHWC natively; NCHW inputs are reordered around
   every convolution. The networks' own layers keep the layout (instance norm goes through
   ``group_norm``, see :class:`stylezoo.nn.InstanceNorm`). Results are the same up to float
