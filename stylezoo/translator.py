@@ -192,8 +192,11 @@ class ImageTranslator:
         pix2pix's inner layers). Done at the first call rather than at load, so that loading
         stays a zero-copy read of the weights (it is one copy of them, once)."""
         if self._weights_layout != self.memory_format:
-            for network in self.networks.values():
-                network.to(memory_format=self.memory_format)
+            # Outside inference mode: weights made under it could not take part in autograd
+            # later (families such as nst differentiate through their networks).
+            with torch.inference_mode(False), torch.no_grad():
+                for network in self.networks.values():
+                    network.to(memory_format=self.memory_format)
             self._weights_layout = self.memory_format
 
     # -- running ----------------------------------------------------------------------------

@@ -190,6 +190,8 @@ def test_weights_are_stored_in_the_batch_layout() -> None:
         w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
         for w in weights
     )
+    # converted outside the call's inference mode: still usable with autograd (nst needs it)
+    assert not any(w.is_inference() for w in weights)
     translator.to(memory_format="contiguous")
     torch.testing.assert_close(translator(x), out, rtol=0, atol=1e-4)
     assert all(w.is_contiguous() for w in weights)
