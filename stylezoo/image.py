@@ -414,6 +414,29 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
+def option_images(value: Any, missing: str) -> list[tuple[Any, str]]:
+    """An image option given as one image or a list of them → ``(item, name)`` pairs, the
+    names as errors should give them (``"style"`` alone, ``"style 0"``, ``"style 1"``, …).
+
+    Args:
+        value: the option's value: ``None``, one image, or a list or tuple of images.
+        missing: the message of the :class:`~stylezoo.errors.InvalidOptionError` raised when
+            ``value`` is ``None`` (say what the family needs and how to pass it).
+
+    Raises:
+        InvalidOptionError: ``value`` is ``None`` or an empty list.
+    """
+    from .errors import InvalidOptionError
+
+    if value is None:
+        raise InvalidOptionError(missing)
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items:
+        raise InvalidOptionError("style is an empty list; pass at least one style image.")
+    names = ["style"] if len(items) == 1 else [f"style {i}" for i in range(len(items))]
+    return list(zip(items, names, strict=True))
+
+
 def prepare_option_image(item: Any, name: str) -> Prepared:
     """:func:`prepare` for an image given as an option value (a style, a mask): a bad one is
     an :class:`~stylezoo.errors.InvalidOptionImageError` naming the option."""

@@ -115,21 +115,14 @@ class AdaINTranslator(ImageTranslator):
         """
         options = dict(options)
         style_size = options["style_size"]
-        if options.get("style") is None:
-            raise InvalidOptionError(
-                "AdaIN needs a style image: pass style=<image>, e.g. "
-                "t.translate(photo, style='starry_night.jpg'), or style=[img1, img2] with "
-                "style_weights=[…] to mix styles."
-            )
-        raw = options["style"]
-        items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
-        if not items:
-            raise InvalidOptionError("style is an empty list; pass at least one style image.")
-        names = ["style"] if len(items) == 1 else [f"style {i}" for i in range(len(items))]
-        options["style"] = [
-            _prepare_style(item, name, style_size) for item, name in zip(items, names, strict=True)
-        ]
-        options["style_weights"] = blend_weights(options.get("style_weights"), len(items))
+        styles = imagelib.option_images(
+            options.get("style"),
+            "AdaIN needs a style image: pass style=<image>, e.g. "
+            "t.translate(photo, style='starry_night.jpg'), or style=[img1, img2] with "
+            "style_weights=[…] to mix styles.",
+        )
+        options["style"] = [_prepare_style(item, name, style_size) for item, name in styles]
+        options["style_weights"] = blend_weights(options.get("style_weights"), len(styles))
         if options.get("mask") is not None:
             options["mask"] = _prepare_mask(options["mask"])
         return options

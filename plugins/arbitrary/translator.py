@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from stylezoo import image as imagelib
-from stylezoo.errors import InvalidOptionError, InvalidOptionImageError
+from stylezoo.errors import InvalidOptionImageError
 from stylezoo.exportable import (
     ExportGraph,
     ExportInput,
@@ -103,22 +103,16 @@ class ArbitraryTranslator(ImageTranslator):
     def prepare_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Style images → prepared float32 tensors; weights normalised (idempotent)."""
         options = dict(options)
-        raw = options.get("style")
-        if raw is None:
-            raise InvalidOptionError(
-                "The arbitrary family needs a style image: pass style=<image>, e.g. "
-                "t.translate(photo, style='painting.jpg'), or style=[a, b] with "
-                "style_weights=[…] to blend styles."
-            )
-        items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
-        if not items:
-            raise InvalidOptionError("style is an empty list; pass at least one style image.")
-        names = ["style"] if len(items) == 1 else [f"style {i}" for i in range(len(items))]
+        styles = imagelib.option_images(
+            options.get("style"),
+            "The arbitrary family needs a style image: pass style=<image>, e.g. "
+            "t.translate(photo, style='painting.jpg'), or style=[a, b] with "
+            "style_weights=[…] to blend styles.",
+        )
         options["style"] = [
-            _prepare_style(item, name, options["style_size"])
-            for item, name in zip(items, names, strict=True)
+            _prepare_style(item, name, options["style_size"]) for item, name in styles
         ]
-        options["style_weights"] = blend_weights(options["style_weights"], len(items))
+        options["style_weights"] = blend_weights(options["style_weights"], len(styles))
         return options
 
     def export_graph(self, options: Mapping[str, Any]) -> ExportGraph:

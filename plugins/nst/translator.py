@@ -183,22 +183,16 @@ class NSTTranslator(ImageTranslator):
                 )
         if not options["style_layers"]:
             raise InvalidOptionError("style_layers is empty; name at least one layer.")
-        raw = options.get("style")
-        if raw is None:
-            raise InvalidOptionError(
-                "Neural style transfer needs a style image: pass style=<image>, e.g. "
-                "t.translate(photo, style='starry_night.jpg'), or style=[img1, img2] with "
-                "style_weights=[…] to mix styles."
-            )
-        items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
-        if not items:
-            raise InvalidOptionError("style is an empty list; pass at least one style image.")
-        names = ["style"] if len(items) == 1 else [f"style {i}" for i in range(len(items))]
+        styles = imagelib.option_images(
+            options.get("style"),
+            "Neural style transfer needs a style image: pass style=<image>, e.g. "
+            "t.translate(photo, style='starry_night.jpg'), or style=[img1, img2] with "
+            "style_weights=[…] to mix styles.",
+        )
         options["style"] = [
-            imagelib.prepare_option_image(item, name).rgb.float()
-            for item, name in zip(items, names, strict=True)
+            imagelib.prepare_option_image(item, name).rgb.float() for item, name in styles
         ]
-        options["style_weights"] = blend_weights(options.get("style_weights"), len(items))
+        options["style_weights"] = blend_weights(options.get("style_weights"), len(styles))
         return options
 
     def forward(
